@@ -1,0 +1,53 @@
+# The README's two commands: `make demo` and `make test`. `make bench` prints the benchmark tables.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILD := .build
+COLL := $(BUILD)/collections/ansible_collections/proxlb/balancer
+SANITY := $(BUILD)/sanity/ansible_collections/proxlb/balancer
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(BUILD)/collections
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: demo test unit sanity lint molecule bench venv clean
+
+venv: $(VENV)/.installed $(COLL)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Ansible finds the collection by its name: link the checkout into a collections path (nothing copied).
+$(COLL):
+	mkdir -p $(dir $(COLL))
+	ln -sfn $(CURDIR) $(COLL)
+
+demo: venv
+	$(PY) tools/demo.py
+
+# pytest runs last so that its summary line closes the output.
+test: venv sanity lint molecule unit
+
+unit: venv
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/integration
+
+# ansible-test runs on exactly what ships: the built collection, unpacked under ansible_collections/.
+sanity: venv
+	$(PY) tools/install_get_pip_shim.py
+	rm -rf $(BUILD)/sanity $(BUILD)/dist && mkdir -p $(SANITY) $(BUILD)/dist
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(BUILD)/dist . >/dev/null
+	tar -xzf $(BUILD)/dist/proxlb-balancer-*.tar.gz -C $(SANITY)
+	cd $(SANITY) && $(CURDIR)/$(VENV)/bin/ansible-test sanity --python 3.11 --color no
+
+lint: venv
+	$(VENV)/bin/ansible-lint --offline -q
+
+molecule: venv
+	@if [ -d extensions/molecule/default ]; then $(VENV)/bin/molecule test -s default; fi
+
+bench: venv
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(BUILD) .pytest_cache .hypothesis

@@ -1,0 +1,118 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, proxlb.balancer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # The connection and behaviour options every module of the collection shares.
+    DOCUMENTATION = r"""
+options:
+  api_host:
+    description:
+      - Proxmox VE API hosts, tried in order until one answers (failover).
+      - Each entry is C(host), C(host:port), C([v6]), C([v6]:port) or a bare IPv6 literal, which is always
+        an address. The default port is O(api_port).
+      - A comma-separated string is split into several hosts.
+      - Precedence for every connection option is task option, then O(config_file), then the environment,
+        then the default. Environment variable E(PROXMOX_HOST) (may hold a comma-separated list).
+    type: list
+    elements: str
+  api_port:
+    description:
+      - Port used for hosts that name none. Defaults to C(8006). Environment variable E(PROXMOX_PORT).
+    type: int
+  api_user:
+    description:
+      - User with realm, for example C(root@pam) or C(proxlb@pve). Environment variable E(PROXMOX_USER).
+    type: str
+  api_password:
+    description:
+      - Password of O(api_user). Prefer an API token. Environment variable E(PROXMOX_PASSWORD).
+    type: str
+  api_token_id:
+    description:
+      - API token name of O(api_user), for example C(balancer), or the full C(user@realm!name).
+        Environment variable E(PROXMOX_TOKEN_ID).
+    type: str
+  api_token_secret:
+    description:
+      - Secret of the API token. Environment variable E(PROXMOX_TOKEN_SECRET).
+    type: str
+  validate_certs:
+    description:
+      - Verify the API's TLS certificate. Defaults to C(true). Environment variable E(PROXMOX_VALIDATE_CERTS).
+    type: bool
+  ca_path:
+    description:
+      - PEM file of the CA that signed the API certificate (for example the cluster's own
+        C(/etc/pve/pve-root-ca.pem)). Environment variable E(PROXMOX_CA_PATH).
+    type: path
+  api_timeout:
+    description:
+      - Seconds to wait for an API answer. Defaults to C(10).
+    type: int
+  api_retries:
+    description:
+      - Connection attempts per API host before the next host is tried. Defaults to C(1).
+    type: int
+  api_wait_time:
+    description:
+      - Seconds between two connection attempts to the same host. Defaults to C(1).
+    type: int
+  config_file:
+    description:
+      - A ProxLB configuration file (C(proxlb.yaml)) on the controller. Its C(proxmox_api) section maps onto
+        the connection options and its C(proxmox_cluster), C(balancing) and C(service) sections onto the
+        options of the same names; task options win key by key. Unknown keys warn.
+      - See the collection's C(docs/proxlb-migration.md) for what each ProxLB key does here.
+    type: path
+  proxmox_cluster:
+    description:
+      - ProxLB's C(proxmox_cluster) section, for example C(maintenance_nodes), C(ignore_nodes),
+        C(overprovisioning).
+    type: dict
+  balancing:
+    description:
+      - ProxLB's C(balancing) section with its keys and defaults, for example C(method), C(mode),
+        C(balanciness), C(memory_threshold), C(balance_types), C(node_resource_reserve), C(pools), and this
+        collection's additions (C(weights), C(cpu_overcommit), C(margin), C(max_migrations),
+        C(exclude_vmids), C(exclude_names), C(include_vmids)). See C(docs/engine.md).
+    type: dict
+  service:
+    description:
+      - ProxLB's C(service) section (C(schedule), C(delay), C(log_level)); used by the rebalance role.
+    type: dict
+requirements:
+  - proxmoxer >= 2.0
+  - requests
+  - PyYAML (for O(config_file))
+notes:
+  - Runs on the controller through an action plugin of the same name; no SSH to the Proxmox VE nodes.
+  - Secrets are never written to results, snapshots, plans or journals.
+"""
+
+    ACTIONGROUP_PROXLB = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/proxlb.balancer.proxlb) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - proxlb.balancer.proxlb
+"""
+
+    ATTRIBUTES_READ_ONLY = r"""
+options: {}
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+"""

@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, proxlb.balancer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The options every module shares (documented once in the doc fragment proxlb.balancer.proxlb).
+
+Connection options have no defaults here on purpose: ``config.resolve`` applies the precedence
+task option > config_file > environment > default, which an argument-spec default would hide.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+CONNECTION_SPEC = dict(
+    api_host=dict(type="list", elements="str"),
+    api_port=dict(type="int"),
+    api_user=dict(type="str"),
+    api_password=dict(type="str", no_log=True),
+    api_token_id=dict(type="str", no_log=False),
+    api_token_secret=dict(type="str", no_log=True),
+    validate_certs=dict(type="bool"),
+    ca_path=dict(type="path"),
+    api_timeout=dict(type="int"),
+    api_retries=dict(type="int"),
+    api_wait_time=dict(type="int"),
+)
+
+BEHAVIOUR_SPEC = dict(
+    config_file=dict(type="path"),
+    proxmox_cluster=dict(type="dict"),
+    balancing=dict(type="dict"),
+    service=dict(type="dict"),
+)
+
+
+def common_argument_spec(**extra):
+    """Connection and behaviour options plus a module's own."""
+    spec = dict(CONNECTION_SPEC)
+    spec.update(BEHAVIOUR_SPEC)
+    spec.update(extra)
+    return spec

@@ -1,0 +1,234 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, proxlb.balancer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read a cluster into a snapshot with a number of API calls that grows with nodes, never with guests.
+
+Calls: /cluster/status, /cluster/resources (nodes, guests, storages and pools in one answer),
+/cluster/options, the HA endpoints of the cluster's PVE generation, and /nodes/{node}/version once per
+online node. Per-guest configs (one call per guest) are read only when ``guest_config`` is asked for:
+by default whether a guest can leave its node is learned from PVE's migrate precondition for the
+candidates of a plan only.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.proxlb.balancer.plugins.module_utils import snapshot as snapshot_schema
+from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ApiError, PermissionDenied
+
+_DISK_KEY = re.compile(r"^(scsi|virtio|sata|ide|efidisk|tpmstate|unused|mp)\d+$|^rootfs$")
+_DEVICE_KEY = re.compile(r"^(hostpci|usb|serial|parallel|virtiofs|dev)\d+$|^ivshmem$")
+_SIZE = re.compile(r"(?:^|,)size=(\d+(?:\.\d+)?)([KMGT]?)")
+_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+
+
+def _major(version):
+    try:
+        return int(str(version).split(".", 1)[0])
+    except ValueError:
+        return 0
+
+
+def _psi(entry):
+    values = dict((k, entry[k]) for k in snapshot_schema.PSI_FIELDS if isinstance(entry.get(k), (int, float)))
+    return values or None
+
+
+def _node_record(entry):
+    record = {
+        "node": entry["node"],
+        "status": entry.get("status", "unknown"),
+        "maxcpu": entry.get("maxcpu", 0) or 0,
+        "cpu": entry.get("cpu", 0) or 0,
+        "maxmem": entry.get("maxmem", 0) or 0,
+        "mem": entry.get("mem", 0) or 0,
+        "maxdisk": entry.get("maxdisk", 0) or 0,
+        "disk": entry.get("disk", 0) or 0,
+        "hastate": entry.get("hastate", ""),
+        "uptime": entry.get("uptime", 0) or 0,
+    }
+    return record
+
+
+def _guest_record(entry):
+    record = {
+        "vmid": int(entry["vmid"]),
+        "type": entry["type"],
+        "name": entry.get("name", ""),
+        "node": entry["node"],
+        "status": entry.get("status", "unknown"),
+        "template": bool(entry.get("template", 0)),
+        "lock": entry.get("lock", ""),
+        "tags": entry.get("tags", ""),
+        "pool": entry.get("pool", ""),
+        "hastate": entry.get("hastate", ""),
+        "maxcpu": entry.get("maxcpu", 0) or 0,
+        "cpu": entry.get("cpu", 0) or 0,
+        "maxmem": entry.get("maxmem", 0) or 0,
+        "mem": entry.get("mem", 0) or 0,
+        "maxdisk": entry.get("maxdisk", 0) or 0,
+        "disk": entry.get("disk", 0) or 0,
+        "uptime": entry.get("uptime", 0) or 0,
+    }
+    psi = _psi(entry)
+    if psi:
+        record["psi"] = psi
+    return record
+
+
+def _storage_record(entry):
+    return {
+        "storage": entry["storage"],
+        "node": entry["node"],
+        "type": entry.get("plugintype", entry.get("type", "")),
+        "shared": bool(entry.get("shared", 0)),
+        "content": entry.get("content", ""),
+        "status": entry.get("status", "unknown"),
+        "maxdisk": entry.get("maxdisk", 0) or 0,
+        "disk": entry.get("disk", 0) or 0,
+    }
+
+
+def _size_bytes(value):
+    match = _SIZE.search(value)
+    if not match:
+        return 0
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def guest_details(config, local_storages):
+    """Local disks and local devices of one guest config (PVE's own rules, see docs/snapshot.md)."""
+    disks, devices = [], []
+    for key in sorted(config):
+        value = str(config[key])
+        if _DISK_KEY.match(key):
+            volume = value.split(",", 1)[0]
+            if volume.startswith("/"):
+                if key.startswith("mp"):
+                    devices.append(key)  # a bind mount cannot follow the container
+                continue
+            if volume in ("none", "") or ":" not in volume or "shared=1" in value:
+                continue
+            storage = volume.split(":", 1)[0]
+            if storage in local_storages:
+                disks.append({"volume": volume, "storage": storage, "size": _size_bytes(value)})
+        elif _DEVICE_KEY.match(key):
+            if key.startswith("usb") and ("spice" in value or "mapping=" in value):
+                continue
+            if key.startswith("serial") and value == "socket":
+                continue
+            if key.startswith("hostpci") and "mapping=" in value:
+                continue
+            devices.append(key)
+    return disks, devices
+
+
+class Collector(object):
+    """Builds a snapshot from one client; ``warnings`` says what could not be read and why."""
+
+    def __init__(self, client, guest_config=False):
+        self.client = client
+        self.guest_config = guest_config
+        self.warnings = []
+
+    def _optional(self, path, what, **params):
+        """Read an endpoint whose absence must not stop the run (privileges, PVE generation)."""
+        try:
+            return self.client.get(path, **params) or []
+        except PermissionDenied:
+            self.warnings.append("%s not read: permission denied on %s" % (what, path))
+        except ApiError as exc:
+            if exc.status_code in (500, 501, 400, 404):
+                self.warnings.append("%s not read: %s" % (what, exc))
+            else:
+                raise
+        return []
+
+    def collect(self):
+        status = self.client.get("/cluster/status") or []
+        cluster_entry = next((e for e in status if e.get("type") == "cluster"), {})
+        resources = self.client.get("/cluster/resources") or []
+        options = self._optional("/cluster/options", "CRS settings") or {}
+
+        nodes = [_node_record(e) for e in resources if e.get("type") == "node"]
+        guests = [_guest_record(e) for e in resources if e.get("type") in ("qemu", "lxc")]
+        storages = [_storage_record(e) for e in resources if e.get("type") == "storage"]
+        nodes.sort(key=lambda n: n["node"])
+        guests.sort(key=lambda g: g["vmid"])
+
+        for node in nodes:
+            if node["status"] == "online":
+                try:
+                    node["pve_version"] = self.client.node_version(node["node"])
+                except ApiError as exc:
+                    node["pve_version"] = ""
+                    self.warnings.append("node %s: version not read: %s" % (node["node"], exc))
+            else:
+                node["pve_version"] = ""
+                self.warnings.append("node %s is %s" % (node["node"], node["status"]))
+
+        ha = self._collect_ha(nodes)
+        if self.guest_config:
+            self._add_guest_details(guests, storages)
+
+        cluster = {
+            "name": cluster_entry.get("name", ""),
+            "quorate": bool(cluster_entry.get("quorate", 1)),
+            "crs": parse_crs(options.get("crs", "") if isinstance(options, dict) else ""),
+        }
+        return snapshot_schema.new(cluster, nodes, guests, storages=storages, **ha)
+
+    def _collect_ha(self, nodes):
+        majors = [_major(n["pve_version"]) for n in nodes if n["pve_version"]]
+        ha = {"ha_resources": self._optional("/cluster/ha/resources", "HA resources")}
+        if majors and min(majors) >= 9:
+            ha["ha_rules"] = self._optional("/cluster/ha/rules", "HA rules")
+        else:
+            ha["ha_groups"] = self._optional("/cluster/ha/groups", "HA groups")
+        # PVE before 8.3 shows node maintenance only in the LRM status text
+        lrm = self._optional("/cluster/ha/status/current", "HA status")
+        in_maintenance = set(e.get("node") for e in lrm
+                             if e.get("type") == "lrm" and "maintenance mode" in str(e.get("status", "")))
+        for node in nodes:
+            if node["node"] in in_maintenance:
+                node["hastate"] = "maintenance"
+        return ha
+
+    def _add_guest_details(self, guests, storages):
+        local = {}
+        for s in storages:
+            if not s["shared"]:
+                local.setdefault(s["node"], set()).add(s["storage"])
+        for guest in guests:
+            path = "/nodes/%s/%s/%d/config" % (guest["node"], guest["type"], guest["vmid"])
+            try:
+                config = self.client.get(path) or {}
+            except ApiError as exc:
+                self.warnings.append("guest %d: config not read: %s" % (guest["vmid"], exc))
+                continue
+            guest["local_disks"], guest["local_resources"] = guest_details(config, local.get(guest["node"], set()))
+
+
+def parse_crs(text):
+    """PVE's crs property string ('ha=static,ha-auto-rebalance=1') as a dict."""
+    crs = {}
+    for part in str(text or "").split(","):
+        if "=" in part:
+            key, value = part.split("=", 1)
+            crs[key.strip()] = value.strip()
+        elif part.strip():
+            crs["ha"] = part.strip()
+    result = {"ha": crs.get("ha", "basic"), "auto_rebalance": crs.get("ha-auto-rebalance") in ("1", "true")}
+    for key, value in crs.items():
+        if key not in ("ha", "ha-auto-rebalance"):
+            result[key.replace("-", "_")] = value
+    return result
+
+
+def collect_snapshot(client, guest_config=False):
+    """Return (snapshot, warnings) for the cluster behind ``client``."""
+    collector = Collector(client, guest_config=guest_config)
+    return collector.collect(), collector.warnings

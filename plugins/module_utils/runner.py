@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, proxlb.balancer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What each module does, as plain functions of its validated parameters.
+
+The action plugins (in-process on the controller) and the modules' own ``main()`` both call these, so the
+two paths cannot drift. Each returns the module result dict or raises a ProxLBError.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.proxlb.balancer.plugins.module_utils import config
+from ansible_collections.proxlb.balancer.plugins.module_utils.client import ProxmoxClient
+from ansible_collections.proxlb.balancer.plugins.module_utils.collect import collect_snapshot
+
+GIB = 1024.0 ** 3
+
+
+def _pct(used, total):
+    return round(100.0 * used / total, 1) if total else 0.0
+
+
+def node_summary(snapshot):
+    """Per-node usage: what people look at first (guests, memory, CPU and disk in percent)."""
+    counts = {}
+    for guest in snapshot["guests"]:
+        counts[guest["node"]] = counts.get(guest["node"], 0) + 1
+    summary = {}
+    for node in snapshot["nodes"]:
+        summary[node["node"]] = {
+            "status": node["status"],
+            "hastate": node["hastate"],
+            "pve_version": node["pve_version"],
+            "guests": counts.get(node["node"], 0),
+            "mem_used_gib": round(node["mem"] / GIB, 1),
+            "mem_total_gib": round(node["maxmem"] / GIB, 1),
+            "mem_pct": _pct(node["mem"], node["maxmem"]),
+            "cpu_pct": round(100.0 * node["cpu"], 1),
+            "disk_pct": _pct(node["disk"], node["maxdisk"]),
+        }
+    return summary
+
+
+def connect(params, environ=None):
+    """Resolve the options and open the API; returns (client, behaviour, warnings)."""
+    connection, behaviour, warnings = config.resolve(params, environ)
+    client = ProxmoxClient(connection).connect()
+    return client, behaviour, list(warnings)
+
+
+def host_warnings(client):
+    notes = ["API host %s did not answer (%s)" % (f["host"], f["error"]) for f in client.failed_hosts]
+    if client.failed_hosts:
+        notes.append("API host %s answered" % client.host_used)
+    return notes
+
+
+def run_facts(params, environ=None):
+    client, behaviour, warnings = connect(params, environ)
+    snapshot, collect_warnings = collect_snapshot(client, guest_config=params.get("guest_config", False))
+    warnings.extend(host_warnings(client))
+    warnings.extend(collect_warnings)
+    result = {
+        "changed": False,
+        "snapshot": snapshot,
+        "nodes": node_summary(snapshot),
+        "api_host_used": client.host_used,
+        "api_calls": client.calls,
+        "warnings": warnings,
+    }
+    result["rules"], result["rule_warnings"] = _rules(snapshot, behaviour)
+    return result
+
+
+def _rules(snapshot, behaviour):
+    from ansible_collections.proxlb.balancer.plugins.module_utils.rules import build_rules
+    return build_rules(snapshot, behaviour)

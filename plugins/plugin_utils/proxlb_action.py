@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, proxlb.balancer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side base of the collection's action plugins.
+
+The action plugin validates the task's arguments against the module's own argument spec and runs the
+engine in-process on the controller: files are read and written there, progress goes to Ansible's
+display, and no module is shipped to any host. Secrets never enter the result.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import importlib
+import os
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ProxLBError
+
+display = Display()
+
+
+class ProxLBAction(ActionBase):
+    """Subclasses set MODULE (the module's short name) and implement ``run_engine(params)``."""
+
+    TRANSFERS_FILES = False
+    MODULE = None
+
+    def _argument_spec(self):
+        module = importlib.import_module("ansible_collections.proxlb.balancer.plugins.modules.%s" % self.MODULE)
+        return module.argument_spec(), getattr(module, "SPEC_KWARGS", {})
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ProxLBAction, self).run(tmp, task_vars)
+        spec, kwargs = self._argument_spec()
+        validation = ArgumentSpecValidator(spec, **kwargs).validate(self._task.args)
+        if validation.error_messages:
+            result.update(failed=True, msg="; ".join(validation.error_messages))
+            return result
+        params = validation.validated_parameters
+        self._no_log_values = validation._no_log_values
+        try:
+            result.update(self.run_engine(params))
+        except ProxLBError as exc:
+            result.update(failed=True, msg=self._scrub(str(exc)))
+        result.setdefault("changed", False)
+        if result.get("warnings"):
+            result["warnings"] = [self._scrub(w) for w in result["warnings"]]
+        return result
+
+    def _scrub(self, text):
+        """Last line of defence: a secret that reached a message is masked."""
+        for value in getattr(self, "_no_log_values", ()):
+            if value and len(str(value)) > 3:
+                text = text.replace(str(value), "********")
+        return text
+
+    @property
+    def check_mode(self):
+        return bool(self._task.check_mode)
+
+    @property
+    def diff_mode(self):
+        return bool(self._task.diff)
+
+    @staticmethod
+    def environ():
+        return dict(os.environ)
+
+    def progress(self, message):
+        display.display("proxlb: %s" % message)
+
+    def run_engine(self, params):
+        raise NotImplementedError
