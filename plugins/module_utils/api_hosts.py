@@ -48,8 +48,7 @@ def parse_host(value, default_port=DEFAULT_PORT):
             raise ConfigError("api_host: unexpected %r after ']' in %r" % (rest, original))
         return host, _port(rest[1:], original)
     if value.count(":") > 1:
-        if not _is_ipv6(value):
-            raise ConfigError("api_host: %r is neither host:port nor an IPv6 address" % original)
+        # more than one colon can only be an IPv6 literal; PVE answers or the connection error says why
         return value, default_port
     if ":" in value:
         host, port = value.split(":", 1)
