@@ -5,7 +5,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BUILD := .build
 COLL := $(BUILD)/collections/ansible_collections/proxlb/balancer
-SANITY := $(BUILD)/sanity/ansible_collections/proxlb/balancer
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(BUILD)/collections
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
@@ -32,13 +31,16 @@ test: venv sanity lint molecule unit
 unit: venv
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/integration
 
-# ansible-test runs on exactly what ships: the built collection, unpacked under ansible_collections/.
+# ansible-test runs on exactly what ships: the built collection, unpacked under ansible_collections/ in a
+# temporary directory outside this git checkout (inside it, git would hide the ignored copy from ansible-test).
 sanity: venv
 	$(PY) tools/install_get_pip_shim.py
-	rm -rf $(BUILD)/sanity $(BUILD)/dist && mkdir -p $(SANITY) $(BUILD)/dist
+	rm -rf $(BUILD)/dist && mkdir -p $(BUILD)/dist
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(BUILD)/dist . >/dev/null
-	tar -xzf $(BUILD)/dist/proxlb-balancer-*.tar.gz -C $(SANITY)
-	cd $(SANITY) && $(CURDIR)/$(VENV)/bin/ansible-test sanity --python 3.11 --color no
+	dir=$$(mktemp -d)/ansible_collections/proxlb/balancer && mkdir -p $$dir && \
+	  tar -xzf $(BUILD)/dist/proxlb-balancer-*.tar.gz -C $$dir && cd $$dir && \
+	  $(CURDIR)/$(VENV)/bin/ansible-test sanity --python 3.11 --color no; \
+	  status=$$?; rm -rf $$dir; exit $$status
 
 lint: venv
 	$(VENV)/bin/ansible-lint --offline -q

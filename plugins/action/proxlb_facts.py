@@ -7,7 +7,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.proxlb.balancer.plugins.module_utils import runner
-from ansible_collections.proxlb.balancer.plugins.modules.proxlb_facts import write_snapshot
 from ansible_collections.proxlb.balancer.plugins.plugin_utils.proxlb_action import ProxLBAction
 
 
@@ -16,5 +15,5 @@ class ActionModule(ProxLBAction):
 
     def run_engine(self, params):
         result = runner.run_facts(params, self.environ())
-        write_snapshot(result, params["snapshot_file"])
+        runner.write_json(result["snapshot"], params["snapshot_file"])
         return result

@@ -77,3 +77,53 @@ def run_facts(params, environ=None):
 def _rules(snapshot, behaviour):
     from ansible_collections.proxlb.balancer.plugins.module_utils.rules import build_rules
     return build_rules(snapshot, behaviour)
+
+
+def placement_diff(plan):
+    """The placement change of a plan as Ansible's diff: vmid -> node before and after."""
+    before = dict(("%d" % m["vmid"], m["source"]) for m in plan["moves"])
+    after = dict(("%d" % m["vmid"], m["target"]) for m in plan["moves"])
+    return {"before": before, "after": after}
+
+
+def snapshot_for(params, environ=None):
+    """The snapshot a plan starts from: given (what-if, no connection) or read live.
+
+    Returns (snapshot, behaviour, warnings, client); client is None for a given snapshot."""
+    from ansible_collections.proxlb.balancer.plugins.module_utils import snapshot as snapshot_schema
+    given = params.get("snapshot") or params.get("snapshot_file")
+    if given:
+        _connection, behaviour, warnings = config.resolve(params, environ)
+        return snapshot_schema.load(given), behaviour, list(warnings), None
+    client, behaviour, warnings = connect(params, environ)
+    snapshot, collect_warnings = collect_snapshot(client, guest_config=params.get("guest_config", False))
+    return snapshot, behaviour, warnings + host_warnings(client) + collect_warnings, client
+
+
+def plan_options(params, behaviour):
+    options = dict(behaviour)
+    options["mode"] = params.get("mode") or "balance"
+    options["evacuate_nodes"] = list(params.get("evacuate_nodes") or [])
+    return options
+
+
+def run_plan(params, environ=None):
+    from ansible_collections.proxlb.balancer.plugins.module_utils.planner import plan as make_plan
+    from ansible_collections.proxlb.balancer.plugins.module_utils.precondition import Precondition
+    snapshot, behaviour, warnings, client = snapshot_for(params, environ)
+    options = plan_options(params, behaviour)
+    precondition = None
+    if client is not None:
+        precondition = Precondition(client, snapshot, options["balancing"]["with_local_disks"])
+    plan = make_plan(snapshot, options, precondition=precondition)
+    warnings.extend(plan.get("warnings", []))
+    return {"changed": False, "plan": plan, "diff": placement_diff(plan), "warnings": warnings}
+
+
+def write_json(document, path):
+    """Write an artifact (snapshot, plan, results) as stable JSON on the controller."""
+    import json
+    if path:
+        with open(path, "w") as handle:
+            json.dump(document, handle, indent=1, sort_keys=True)
+            handle.write("\n")

@@ -118,8 +118,6 @@ api_calls:
   sample: 9
 """
 
-import json
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import common_argument_spec
@@ -134,20 +132,14 @@ def argument_spec():
     )
 
 
-def write_snapshot(result, path):
-    if path:
-        with open(path, "w") as handle:
-            json.dump(result["snapshot"], handle, indent=1, sort_keys=True)
-
-
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if not HAS_PROXMOXER:
         module.fail_json(msg=missing_required_lib("proxmoxer"), exception=str(PROXMOXER_IMPORT_ERROR))
-    from ansible_collections.proxlb.balancer.plugins.module_utils.runner import run_facts
+    from ansible_collections.proxlb.balancer.plugins.module_utils.runner import run_facts, write_json
     try:
         result = run_facts(module.params)
-        write_snapshot(result, module.params["snapshot_file"])
+        write_json(result["snapshot"], module.params["snapshot_file"])
     except ProxLBError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**result)
