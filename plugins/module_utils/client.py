@@ -176,8 +176,8 @@ class ProxmoxClient(object):
             self.failed_hosts.append({"host": self.host_used, "error": _short_reason(exc)})
             if self._host_index + 1 >= len(self.hosts) or method != "GET":
                 # a write may have arrived: never repeat it blindly on another host
-                raise ApiError("%s %s: connection to %s lost (%s)" % (method, path, self.host_used,
-                                                                       _short_reason(exc)))
+                raise ApiError("%s %s: connection to %s lost (%s)"
+                               % (method, path, self.host_used, _short_reason(exc)))
             self.connect()
             return self.request(method, path, params)
 

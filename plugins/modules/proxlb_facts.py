@@ -21,7 +21,7 @@ description:
     options, and warnings (which API host answered, offline nodes, what could not be read).
   - Never changes anything.
 author:
-  - proxlb.balancer contributors
+  - proxlb.balancer maintainers (@proxlb)
 options:
   guest_config:
     description:

@@ -18,7 +18,7 @@ description:
   - Plans from the live cluster, or from O(snapshot) or O(snapshot_file) with no connection at all (what-if).
   - The placement change is returned as C(diff) and shown with C(--diff).
 author:
-  - proxlb.balancer contributors
+  - proxlb.balancer maintainers (@proxlb)
 options:
   mode:
     description:
