@@ -1,0 +1,645 @@
+"""PVE's REST endpoints under /api2/json: routing and the shapes each endpoint answers with.
+
+Shapes follow PVE's code (see ../shared/pve-api/FACTS.md §3): 0/1 booleans, bytes, cpu as fractions, ``tags``
+as a ';'-joined string, keys that PVE omits when empty omitted here too.
+"""
+
+import json
+import time
+
+from simulator import guestconfig
+from simulator.params import version_tuple
+from simulator.pveerror import PveError, param_error
+
+GIB = 1024 ** 3
+
+
+class Raw(object):
+    """An already serialised ``{"data": ...}`` body (the cached /cluster/resources answers)."""
+
+    def __init__(self, body):
+        self.body = body
+
+
+class Route(object):
+    def __init__(self, method, template, handler, proxied=False, min_version=None, max_version=None):
+        self.method = method
+        self.template = template
+        self.parts = template.strip("/").split("/")
+        self.handler = handler
+        self.proxied = proxied          # answered by the node in the path (fails when that node is offline)
+        self.min_version = min_version  # the endpoint exists from this PVE version on
+        self.max_version = max_version  # ... up to (excluding) this one
+
+
+class Request(object):
+    def __init__(self, cluster, method, path, params, user, route=None, vars=None):
+        self.cluster = cluster
+        self.method = method
+        self.path = path
+        self.params = params
+        self.user = user
+        self.route = route
+        self.vars = vars or {}
+
+
+ROUTES = []
+
+
+def route(method, template, **kw):
+    def register(fn):
+        ROUTES.append(Route(method, template, fn, **kw))
+        return fn
+    return register
+
+
+def match(method, path):
+    """Return (route, vars) or (None, None); literal segments win over variables."""
+    parts = path.strip("/").split("/") if path.strip("/") else []
+    for candidate in sorted(ROUTES, key=lambda r: r.template.count("{")):
+        if candidate.method != method or len(candidate.parts) != len(parts):
+            continue
+        found = {}
+        for want, got in zip(candidate.parts, parts):
+            if want.startswith("{"):
+                if not got:
+                    break
+                found[want[1:-1]] = got
+            elif want != got:
+                break
+        else:
+            return candidate, found
+    return None, None
+
+
+def path_exists(path):
+    return any(match(m, path)[0] for m in ("GET", "POST", "PUT", "DELETE"))
+
+
+def b(value):
+    return 1 if value else 0
+
+
+def _release(version):
+    return ".".join(version.split(".")[:2])
+
+
+def _repoid(version):
+    return "%08x" % (abs(hash(("pve-manager", version))) % (16 ** 8))
+
+
+def _mem_from_psi(entry, record, fields):
+    psi = record.get("psi") or {}
+    for key in fields:
+        entry[key] = float(psi.get(key, 0.0))
+
+
+# ---------------------------------------------------------------------------------------------- entries
+def node_entry(c, node, with_hastate):
+    online = c.is_online(node["node"])
+    entry = {"id": "node/%s" % node["node"], "node": node["node"], "type": "node", "status": node["status"],
+             "level": "", "cgroup-mode": 2}
+    if online:
+        entry.update({"uptime": int(node["uptime"]), "cpu": float(node["cpu"]), "maxcpu": int(node["maxcpu"]),
+                      "mem": int(node["mem"]), "maxmem": int(node["maxmem"]), "disk": int(node["disk"]),
+                      "maxdisk": int(node["maxdisk"])})
+    if with_hastate and version_tuple(node["pve_version"]) >= (8, 3):
+        entry["hastate"] = node["hastate"] if online else "unknown"
+    return entry
+
+
+def guest_status(c, guest):
+    # guests of an unreachable node have no fresh RRD data: PVE shows them as unknown
+    return guest["status"] if c.is_online(guest["node"]) else "unknown"
+
+
+def guest_entry(c, guest, pve9):
+    running = guest["status"] == "running"
+    entry = {"id": "%s/%d" % (guest["type"], guest["vmid"]), "vmid": guest["vmid"], "node": guest["node"],
+             "type": guest["type"], "status": guest_status(c, guest), "name": guest["name"],
+             "uptime": int(guest["uptime"]) if running else 0, "template": b(guest["template"]),
+             "maxcpu": guest["maxcpu"], "cpu": float(guest["cpu"]) if running else 0.0,
+             "maxmem": int(guest["maxmem"]), "mem": int(guest["mem"]) if running else 0,
+             "maxdisk": int(guest["maxdisk"]), "disk": 0 if guest["type"] == "qemu" else int(guest["disk"]),
+             "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0}
+    if pve9 and guest["type"] == "qemu":
+        entry["memhost"] = entry["mem"]
+    if guest["pool"]:
+        entry["pool"] = guest["pool"]
+    if guest["tags"]:
+        entry["tags"] = ";".join(guest["tags"])
+    if guest["lock"]:
+        entry["lock"] = guest["lock"]
+    if guest["hastate"]:
+        entry["hastate"] = guest["hastate"]
+    return entry
+
+
+def storage_entry(storage):
+    return {"id": "storage/%s/%s" % (storage["node"], storage["storage"]), "storage": storage["storage"],
+            "node": storage["node"], "type": "storage", "plugintype": storage["type"],
+            "status": storage["status"], "shared": b(storage["shared"]), "content": storage["content"],
+            "disk": int(storage["disk"]), "maxdisk": int(storage["maxdisk"])}
+
+
+def pool_entry(c, pool):
+    members = [g for g in c.guests.values() if g["pool"] == pool["poolid"] and g["status"] == "running"]
+    return {"id": "/pool/%s" % pool["poolid"], "pool": pool["poolid"], "type": "pool",
+            "mem": sum(int(g["mem"]) for g in members), "maxmem": sum(int(g["maxmem"]) for g in members),
+            "cpu": sum(float(g["cpu"]) * g["maxcpu"] for g in members),
+            "maxcpu": sum(g["maxcpu"] for g in members), "uptime": 0}
+
+
+def _cluster_pve9(c):
+    return version_tuple(c.first_node()["pve_version"]) >= (9, 0)
+
+
+# ---------------------------------------------------------------------------------------------- endpoints
+def _ticket_placeholder(req):
+    # POST /access/ticket needs no credentials, so the server answers it before authentication
+    return None
+
+
+ROUTES.append(Route("POST", "/access/ticket", _ticket_placeholder))
+ROUTES.append(Route("GET", "/access/ticket", _ticket_placeholder))
+
+
+@route("GET", "/version")
+def get_version(req):
+    version = req.cluster.first_node()["pve_version"]
+    return {"version": version, "release": _release(version), "repoid": _repoid(version)}
+
+
+@route("GET", "/nodes/{node}/version", proxied=True)
+def get_node_version(req):
+    version = req.cluster.node_version(req.vars["node"])
+    return {"version": version, "release": _release(version), "repoid": _repoid(version)}
+
+
+@route("GET", "/cluster/status")
+def get_cluster_status(req):
+    c = req.cluster
+    out = [{"type": "cluster", "id": "cluster", "name": c.cluster["name"], "nodes": len(c.nodes),
+            "version": len(c.nodes) + 2, "quorate": b(c.cluster.get("quorate", True))}]
+    for i, name in enumerate(c.node_order):
+        out.append({"type": "node", "id": "node/%s" % name, "name": name, "nodeid": i + 1, "local": b(i == 0),
+                    "online": b(c.is_online(name)), "ip": "10.0.%d.%d" % (i // 250, i % 250 + 1), "level": ""})
+    return out
+
+
+@route("GET", "/cluster/resources")
+def get_cluster_resources(req):
+    c = req.cluster
+    kind = req.params.get("type")
+    key = ("resources", kind)
+    if key not in c.cache:
+        pve9 = _cluster_pve9(c)
+        out = []
+        if kind in (None, "node"):
+            out += [node_entry(c, c.nodes[n], True) for n in c.node_order]
+        if kind in (None, "vm"):
+            out += [guest_entry(c, c.guests[v], pve9) for v in sorted(c.guests)]
+        if kind in (None, "storage"):
+            out += [storage_entry(s) for s in c.storages]
+        if kind is None:
+            out += [pool_entry(c, p) for p in c.pools]
+        c.cache[key] = Raw(json.dumps({"data": out}, separators=(",", ":")).encode("utf-8"))
+    return c.cache[key]
+
+
+@route("GET", "/cluster/options")
+def get_cluster_options(req):
+    c = req.cluster
+    crs = c.cluster.get("crs") or {}
+    parts = ["ha=%s" % crs.get("ha", "basic")]
+    for key, name in (("rebalance_on_start", "ha-rebalance-on-start"), ("auto_rebalance", "ha-auto-rebalance")):
+        if crs.get(key):
+            parts.append("%s=1" % name)
+    for key in ("threshold", "margin", "hold_duration", "method"):
+        if key in crs:
+            parts.append("ha-auto-rebalance-%s=%s" % (key.replace("_", "-"), crs[key]))
+    options = {"crs": ",".join(parts), "keyboard": "en-us", "migration": {"type": "secure"}}
+    if "max_workers" in c.cluster:
+        options["max_workers"] = c.cluster["max_workers"]
+    return options
+
+
+@route("GET", "/nodes")
+def get_nodes(req):
+    c = req.cluster
+    out = []
+    for name in c.node_order:
+        entry = node_entry(c, c.nodes[name], False)
+        entry.pop("cgroup-mode", None)
+        entry["ssl_fingerprint"] = ":".join("%02X" % ((i * 37 + len(name)) % 256) for i in range(32))
+        out.append(entry)
+    return out
+
+
+@route("GET", "/nodes/{node}/status", proxied=True)
+def get_node_status(req):
+    node = req.cluster.nodes[req.vars["node"]]
+    version = node["pve_version"]
+    kernel = "6.14.8-2-pve" if version_tuple(version) >= (9,) else "6.8.12-9-pve"
+    cpus = int(node["maxcpu"])
+    swap_total = 8 * GIB
+    return {
+        "uptime": int(node["uptime"]), "idle": 0, "wait": 0.0005, "cpu": float(node["cpu"]),
+        "loadavg": ["%.2f" % (node["cpu"] * cpus)] * 3,
+        "kversion": "Linux %s #1 SMP PREEMPT_DYNAMIC PMX" % kernel,
+        "current-kernel": {"sysname": "Linux", "release": kernel, "version": "#1 SMP PREEMPT_DYNAMIC PMX",
+                           "machine": "x86_64"},
+        "boot-info": {"mode": "efi", "secureboot": 0},
+        "cpuinfo": {"user_hz": 100, "vendor": "GenuineIntel", "family": "6", "model": "Intel(R) Xeon(R) Gold",
+                    "mhz": "2100.000", "cpus": cpus, "sockets": 2 if cpus >= 16 else 1,
+                    "cores": max(1, cpus // 2), "flags": "fpu vme de pse tsc msr pae mce vmx", "hvm": "1"},
+        "memory": {"total": int(node["maxmem"]), "used": int(node["mem"]),
+                   "free": int(node["maxmem"] - node["mem"]), "available": int(node["maxmem"] - node["mem"])},
+        "ksm": {"shared": 0},
+        "swap": {"total": swap_total, "used": 0, "free": swap_total},
+        "pveversion": "pve-manager/%s/%s" % (version, _repoid(version)),
+        "rootfs": {"total": int(node["maxdisk"]), "used": int(node["disk"]),
+                   "avail": int(node["maxdisk"] - node["disk"]), "free": int(node["maxdisk"] - node["disk"])},
+    }
+
+
+@route("POST", "/nodes/{node}/status", proxied=True)
+def post_node_status(req):
+    # both reboot and shutdown take the node away; reboot brings it back after reboot_seconds
+    seconds = None if req.params["command"] == "reboot" else 10 ** 9
+    req.cluster.reboot_node(req.vars["node"], seconds)
+    return None
+
+
+def _guest_list_entry(c, guest):
+    pve9 = version_tuple(c.node_version(guest["node"])) >= (9, 0)
+    running = guest["status"] == "running"
+    entry = {"vmid": guest["vmid"], "name": guest["name"], "status": guest["status"],
+             "uptime": int(guest["uptime"]) if running else 0, "cpus": guest["maxcpu"],
+             "cpu": float(guest["cpu"]) if running else 0.0, "maxmem": int(guest["maxmem"]),
+             "mem": int(guest["mem"]) if running else 0, "maxdisk": int(guest["maxdisk"]),
+             "disk": 0 if guest["type"] == "qemu" else int(guest["disk"]),
+             "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0}
+    if guest["type"] == "qemu":
+        if running:
+            entry["qmpstatus"] = "running"
+            entry["pid"] = 10000 + guest["vmid"]
+        if pve9:
+            entry["memhost"] = entry["mem"]
+    else:
+        entry["type"] = "lxc"
+        entry["maxswap"] = 512 * 1024 * 1024
+    if guest["template"]:
+        entry["template"] = 1
+    if guest["lock"]:
+        entry["lock"] = guest["lock"]
+    if guest["tags"]:
+        entry["tags"] = ";".join(guest["tags"])
+    if pve9:
+        fields = ["pressurecpusome", "pressurecpufull", "pressureiosome", "pressureiofull",
+                  "pressurememorysome", "pressurememoryfull"]
+        if guest["type"] == "lxc":
+            fields.remove("pressurecpufull")
+        _mem_from_psi(entry, guest, fields)
+    return entry
+
+
+def _guests_on(req, kind):
+    c = req.cluster
+    return [_guest_list_entry(c, g) for v, g in sorted(c.guests.items())
+            if g["node"] == req.vars["node"] and g["type"] == kind]
+
+
+@route("GET", "/nodes/{node}/qemu", proxied=True)
+def get_qemu_list(req):
+    return _guests_on(req, "qemu")
+
+
+@route("GET", "/nodes/{node}/lxc", proxied=True)
+def get_lxc_list(req):
+    return _guests_on(req, "lxc")
+
+
+def _guest(req, kind):
+    return req.cluster.guest_on(req.vars["node"], int(req.params["vmid"]), kind)
+
+
+def _config(kind):
+    def handler(req):
+        return guestconfig.build_config(req.cluster, _guest(req, kind))
+    return handler
+
+
+def _put_config(kind):
+    def handler(req):
+        c = req.cluster
+        guest = _guest(req, kind)
+        current = guestconfig.build_config(c, guest)
+        if req.params.get("digest") and req.params["digest"] != current["digest"]:
+            raise PveError(500, "detected modified configuration - file changed by other user? Try again.")
+        if guest["lock"] and guest["lock"] != "migrate":
+            raise PveError(500, "VM is locked (%s)" % guest["lock"])
+        if guest["lock"] == "migrate":
+            raise PveError(500, "VM is locked (migrate)")
+        deleted = [d for d in (req.params.get("delete") or "").replace(";", ",").split(",") if d]
+        for key in deleted:
+            if key not in ("tags", "description"):
+                raise param_error({"delete": "unable to delete '%s' in this simulator" % key})
+        if "tags" in deleted:
+            guest["tags"] = []
+        if "description" in deleted:
+            guest.pop("description", None)
+        if "tags" in req.params:
+            text = req.params["tags"]
+            guest["tags"] = sorted(set(t for t in text.replace(",", ";").replace(" ", ";").split(";") if t))
+        if "description" in req.params:
+            guest["description"] = req.params["description"]
+        c.changed()
+        return None
+    return handler
+
+
+def _status_current(kind):
+    def handler(req):
+        c = req.cluster
+        guest = _guest(req, kind)
+        entry = _guest_list_entry(c, guest)
+        entry["status"] = guest["status"]
+        resource = c.ha_resource(guest["vmid"])
+        entry["ha"] = {"managed": 0} if resource is None else {
+            "managed": 1, "state": resource.get("state", "started"), "group": resource.get("group")}
+        if resource is not None and entry["ha"]["group"] is None:
+            del entry["ha"]["group"]
+        if kind == "qemu":
+            entry["agent"] = 1
+        return entry
+    return handler
+
+
+def _migrate_get(kind):
+    def handler(req):
+        c = req.cluster
+        guest = _guest(req, kind)
+        result = c.precondition(guest)
+        version = version_tuple(c.node_version(guest["node"]))
+        if kind == "lxc":
+            # PVE 9 added this check for containers, with hyphenated keys and no disk details
+            return {"running": result["running"], "allowed-nodes": result["allowed_nodes"],
+                    "not-allowed-nodes": dict((n, {}) for n in result["not_allowed_nodes"]
+                                              if n not in result["allowed_nodes"])}
+        if version < (8, 4) and result["running"]:
+            # before qemu-server 8.3.9 the node lists came only for stopped VMs
+            del result["allowed_nodes"]
+            del result["not_allowed_nodes"]
+        if version < (8, 4):
+            del result["mapped-resource-info"]
+        if version >= (9, 0):
+            result["has-dbus-vmstate"] = 1
+        return result
+    return handler
+
+
+def _migrate_post(kind):
+    def handler(req):
+        guest = _guest(req, kind)
+        return req.cluster.migrate(guest, req.params, req.user)
+    return handler
+
+
+for _kind in ("qemu", "lxc"):
+    _base = "/nodes/{node}/%s/{vmid}" % _kind
+    ROUTES.append(Route("GET", _base + "/config", _config(_kind), proxied=True))
+    ROUTES.append(Route("PUT", _base + "/config", _put_config(_kind), proxied=True))
+    ROUTES.append(Route("GET", _base + "/status/current", _status_current(_kind), proxied=True))
+    ROUTES.append(Route("GET", _base + "/migrate", _migrate_get(_kind), proxied=True,
+                        min_version="9.0" if _kind == "lxc" else None))
+    ROUTES.append(Route("POST", _base + "/migrate", _migrate_post(_kind), proxied=True))
+
+
+@route("GET", "/nodes/{node}/storage", proxied=True)
+def get_node_storage(req):
+    c = req.cluster
+    node = req.vars["node"]
+    out = []
+    for s in c.storages:
+        if s["node"] != node:
+            continue
+        if req.params.get("storage") and s["storage"] != req.params["storage"]:
+            continue
+        if req.params.get("content"):
+            wanted = set(req.params["content"].split(","))
+            if not wanted & set(s["content"].split(",")):
+                continue
+        if req.params.get("target"):
+            target = req.params["target"]
+            if target not in c.nodes:
+                raise PveError(500, "no such cluster node '%s'" % target)
+            if target != node and not (s["shared"] and c.storage_on(s["storage"], target)):
+                continue
+        active = s["status"] == "available"
+        if req.params.get("enabled") and not active:
+            continue
+        total, used = int(s["maxdisk"]), int(s["disk"])
+        out.append({"storage": s["storage"], "type": s["type"], "content": s["content"], "shared": b(s["shared"]),
+                    "active": b(active), "enabled": 1, "total": total, "used": used,
+                    "avail": max(0, total - used), "used_fraction": (float(used) / total) if total else 0.0})
+    return out
+
+
+def task_item(task, with_status=True):
+    item = {"upid": task.upid, "node": task.node, "pid": task.pid, "pstart": task.pstart,
+            "starttime": int(task.started), "type": task.type, "id": "" if task.vmid is None else str(task.vmid),
+            "user": task.user.split("!")[0]}
+    if "!" in task.user:
+        item["tokenid"] = task.user.split("!", 1)[1]
+    if with_status and task.status == "stopped":
+        item["endtime"] = int(task.finished)
+        item["status"] = task.exitstatus
+    return item
+
+
+@route("GET", "/nodes/{node}/tasks", proxied=True)
+def get_node_tasks(req):
+    c = req.cluster
+    p = req.params
+    source = p.get("source", "archive")
+    items = []
+    for task in sorted(c.tasks, key=lambda t: (-t.started, t.upid)):
+        if task.node != req.vars["node"]:
+            continue
+        running = task.status == "running"
+        if (source == "archive" and running) or (source == "active" and not running):
+            continue
+        if p.get("typefilter") and task.type != p["typefilter"]:
+            continue
+        if p.get("vmid") is not None and task.vmid != p["vmid"]:
+            continue
+        if p.get("since") is not None and task.started < p["since"]:
+            continue
+        if p.get("until") is not None and task.started > p["until"]:
+            continue
+        if p.get("userfilter") and p["userfilter"] not in task.user:
+            continue
+        if p.get("errors") and (running or task.exitstatus == "OK"):
+            continue
+        item = task_item(task)
+        if running:
+            item["status"] = "RUNNING"
+        items.append(item)
+    start, limit = p.get("start", 0), p.get("limit", 50)
+    return {"__total__": len(items), "data": items[start:start + limit] if limit else items[start:]}
+
+
+@route("GET", "/nodes/{node}/tasks/{upid}/status")
+def get_task_status(req):
+    task = req.cluster.find_task(req.vars["node"], req.vars["upid"])
+    item = task_item(task, with_status=False)
+    item["status"] = task.status
+    if task.status == "stopped":
+        item["exitstatus"] = task.exitstatus
+    return item
+
+
+@route("GET", "/nodes/{node}/tasks/{upid}/log")
+def get_task_log(req):
+    task = req.cluster.find_task(req.vars["node"], req.vars["upid"])
+    lines = task.log if task.log else ["no content"]
+    start, limit = req.params.get("start", 0), req.params.get("limit", 50)
+    chosen = lines[start:start + limit] if limit else lines[start:]
+    return {"__total__": len(lines), "data": [{"n": start + i + 1, "t": t} for i, t in enumerate(chosen)]}
+
+
+@route("GET", "/cluster/tasks")
+def get_cluster_tasks(req):
+    return [task_item(t) for t in sorted(req.cluster.tasks, key=lambda t: (t.status != "running", -t.started))]
+
+
+def _pool_members(c, poolid, kind=None):
+    members = []
+    for vmid in sorted(c.guests):
+        guest = c.guests[vmid]
+        if guest["pool"] != poolid or (kind and kind != guest["type"]):
+            continue
+        entry = guest_entry(c, guest, _cluster_pve9(c))
+        for key in ("pool", "tags", "lock", "hastate"):
+            entry.pop(key, None)
+        members.append(entry)
+    return members
+
+
+def _pool(c, poolid):
+    for pool in c.pools:
+        if pool["poolid"] == poolid:
+            return pool
+    raise PveError(500, "pool '%s' does not exist" % poolid)
+
+
+@route("GET", "/pools")
+def get_pools(req):
+    c = req.cluster
+    if "poolid" in req.params:
+        pool = _pool(c, req.params["poolid"])
+        return [{"poolid": pool["poolid"], "comment": pool.get("comment", ""),
+                 "members": _pool_members(c, pool["poolid"], req.params.get("type"))}]
+    return [{"poolid": p["poolid"], "comment": p.get("comment", "")} for p in c.pools]
+
+
+@route("GET", "/pools/{poolid}")
+def get_pool(req):
+    c = req.cluster
+    pool = _pool(c, req.vars["poolid"])
+    return {"comment": pool.get("comment", ""), "members": _pool_members(c, pool["poolid"], req.params.get("type"))}
+
+
+# ---------------------------------------------------------------------------------------------- HA (read)
+@route("GET", "/cluster/ha/resources")
+def get_ha_resources(req):
+    out = []
+    for resource in req.cluster.ha_resources:
+        sid = str(resource.get("sid", ""))
+        kind = resource.get("type") or sid.split(":", 1)[0]
+        if req.params.get("type") and req.params["type"] != kind:
+            continue
+        entry = {"sid": sid, "type": kind, "state": resource.get("state", "started"),
+                 "max_restart": resource.get("max_restart", 1), "max_relocate": resource.get("max_relocate", 1)}
+        for key, value in resource.items():
+            entry.setdefault(key, value)
+        if "failback" in entry:
+            entry["failback"] = b(entry["failback"])
+        out.append(entry)
+    return out
+
+
+@route("GET", "/cluster/ha/groups")
+def get_ha_groups(req):
+    if _cluster_pve9(req.cluster):
+        return []  # PVE 9 migrated the groups into node-affinity rules
+    out = []
+    for group in req.cluster.ha_groups:
+        entry = dict(group)
+        entry.setdefault("type", "group")
+        for key in ("restricted", "nofailback"):
+            if key in entry:
+                entry[key] = b(entry[key])
+        if isinstance(entry.get("nodes"), list):
+            entry["nodes"] = ",".join(entry["nodes"])
+        out.append(entry)
+    return out
+
+
+@route("GET", "/cluster/ha/rules", min_version="9.0")
+def get_ha_rules(req):
+    out = []
+    for i, rule in enumerate(req.cluster.ha_rules):
+        entry = dict(rule)
+        entry.setdefault("order", i + 1)
+        entry.setdefault("digest", "%040x" % (abs(hash(json.dumps(rule, sort_keys=True))) % (16 ** 40)))
+        for key in ("resources", "nodes"):
+            if isinstance(entry.get(key), list):
+                entry[key] = ",".join(entry[key])
+        for key in ("strict", "disable"):
+            if key in entry:
+                entry[key] = b(entry[key])
+        if req.params.get("type") and entry.get("type") != req.params["type"]:
+            continue
+        if req.params.get("resource") and req.params["resource"] not in str(entry.get("resources", "")).split(","):
+            continue
+        out.append(entry)
+    return out
+
+
+@route("GET", "/cluster/ha/status/current")
+def get_ha_status(req):
+    c = req.cluster
+    master = c.node_order[0]
+    stamp = int(c.now())
+    local = time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(stamp))
+    out = [{"id": "quorum", "type": "quorum", "node": master, "status": "OK", "quorate": 1},
+           {"id": "master", "type": "master", "node": master,
+            "status": "%s (active, %s)" % (master, local), "timestamp": stamp}]
+    for name in c.node_order:
+        node = c.nodes[name]
+        if not c.is_online(name):
+            text = "%s (old timestamp - dead?, %s)" % (name, local)
+        elif node["hastate"] == "maintenance":
+            text = "%s (maintenance mode, watchdog active, %s)" % (name, local)
+        else:
+            text = "%s (active, %s)" % (name, local)
+        out.append({"id": "lrm:%s" % name, "type": "lrm", "node": name, "status": text, "timestamp": stamp})
+    for resource in c.ha_resources:
+        sid = str(resource.get("sid", ""))
+        try:
+            guest = c.guests.get(int(sid.split(":", 1)[1]))
+        except (IndexError, ValueError):
+            guest = None
+        node = guest["node"] if guest else ""
+        state = (guest["hastate"] if guest and guest["hastate"] else resource.get("state", "started"))
+        entry = {"id": "service:%s" % sid, "type": "service", "sid": sid, "node": node, "crm_state": state,
+                 "state": state, "status": "%s (%s, %s)" % (sid, node, state),
+                 "request_state": resource.get("state", "started"),
+                 "max_restart": resource.get("max_restart", 1), "max_relocate": resource.get("max_relocate", 1),
+                 "failback": b(resource.get("failback", True))}
+        if resource.get("group"):
+            entry["group"] = resource["group"]
+        out.append(entry)
+    return out

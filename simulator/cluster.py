@@ -1,0 +1,394 @@
+"""The simulated cluster: its state, the simulated clock, tasks and the rules Proxmox applies to migrations.
+
+Time is simulated: ``now()`` runs ``factor`` times faster than the wall clock and can be advanced through
+``/_sim/clock``. Nothing runs in the background: every request first calls ``tick()``, which ends the tasks
+and reboots whose time has come, in order. So a test can advance the clock instead of sleeping.
+"""
+
+import copy
+import itertools
+import threading
+import time
+
+from simulator.params import version_tuple
+from simulator.pveerror import PveError, param_error
+
+from ansible_collections.proxlb.balancer.plugins.module_utils import snapshot
+
+GIB = 1024 ** 3
+
+# The scenario's optional ``simulator`` block; documented in simulator/README.md.
+SIM_DEFAULTS = {
+    "users": {},             # "user@realm": {"password": "...", "enable": true}
+    "tokens": {},            # "user@realm!id": {"secret": "...", "privsep": false}
+    "auth_failure_delay": 0,  # seconds; PVE waits 3 s before answering 401
+    "bandwidth": GIB,         # migration bytes per simulated second
+    "migration_overhead": 2,  # simulated seconds every migration takes on top of the copy
+    "dirty_factor": 1.2,      # live migration copies memory ~1.2 times (pages dirtied meanwhile)
+    "hamigrate_seconds": 1,
+    "reboot_seconds": 60,
+    "start_time": None,       # simulated epoch at start; default: the wall clock
+    "faults": {},            # initial faults, same shape as POST /_sim/faults
+}
+
+
+class Clock(object):
+    def __init__(self, factor, start=None):
+        self.factor = float(factor)
+        self._real = time.monotonic()
+        self._sim = float(start if start is not None else time.time())
+        self.offset = 0.0
+
+    def now(self):
+        return self._sim + (time.monotonic() - self._real) * self.factor + self.offset
+
+    def advance(self, seconds):
+        self.offset += seconds
+
+
+class Task(object):
+    _pids = itertools.count(0x000A1000)
+
+    def __init__(self, node, kind, vmid, user, started, duration):
+        self.node = node
+        self.type = kind
+        self.vmid = vmid
+        self.user = user
+        self.started = started
+        self.end = started + duration
+        self.pid = next(self._pids)
+        self.pstart = 0x01000000 + int(started) % 0x00FFFFFF
+        self.upid = "UPID:%s:%08X:%08X:%08X:%s:%s:%s:" % (node, self.pid, self.pstart, int(started), kind,
+                                                          "" if vmid is None else vmid, user)
+        self.status = "running"
+        self.exitstatus = None
+        self.finished = None
+        self.log = []
+        self.source = node
+        self.target = None
+        self.failure = None       # (exitstatus, log line) decided at the start, revealed at the end
+        self.on_success = None    # callable run when the task ends OK
+        self.on_end = None        # callable run whenever the task ends
+
+    def say(self, line):
+        self.log.append(line)
+
+
+class Cluster(object):
+    """All mutable state, guarded by one lock; ``version`` changes whenever something a client sees does."""
+
+    def __init__(self, scenario, clock_factor=None):
+        doc = snapshot.load(copy.deepcopy(scenario) if isinstance(scenario, dict) else scenario)
+        self.sim = dict(SIM_DEFAULTS)
+        self.sim.update(doc.get("simulator") or {})
+        self.lock = threading.RLock()
+        self.clock = Clock(8 if clock_factor is None else clock_factor, self.sim.get("start_time"))
+        self.cluster = doc["cluster"]
+        self.nodes = dict((n["node"], n) for n in doc["nodes"])
+        self.node_order = [n["node"] for n in doc["nodes"]]
+        self.guests = dict((g["vmid"], g) for g in doc["guests"])
+        self.storages = doc["storages"]
+        self.pools = doc["pools"]
+        self.ha_groups = doc["ha_groups"]
+        self.ha_rules = doc["ha_rules"]
+        self.ha_resources = doc["ha_resources"]
+        self.extra = dict((k, v) for k, v in doc.items() if k not in (
+            "nodes", "guests", "storages", "pools", "ha_groups", "ha_rules", "ha_resources", "cluster",
+            "simulator", "fingerprint", "schema", "collected_at"))
+        self.tasks = []
+        self.tasks_by_upid = {}
+        self.offline_until = {}     # node -> simulated time its reboot ends
+        self.scheduled_offline = []  # [(time, node)] from faults
+        self.task_faults = {}        # vmid -> {exitstatus, message, after}: the next migration of it fails
+        self.version = 0
+        self.cache = {}
+        for vmid, guest in self.guests.items():
+            if not guest["hastate"] and self.ha_resource(vmid):
+                guest["hastate"] = "started" if self.ha_resource(vmid).get("state", "started") in (
+                    "started", "enabled") else self.ha_resource(vmid)["state"]
+
+    # ---------------------------------------------------------------- basics
+    def now(self):
+        return self.clock.now()
+
+    def changed(self):
+        self.version += 1
+        self.cache.clear()
+
+    def first_node(self):
+        return self.nodes[self.node_order[0]]
+
+    def node_version(self, name):
+        return self.nodes[name]["pve_version"]
+
+    def is_online(self, name):
+        return self.nodes[name]["status"] == "online"
+
+    def ha_sid(self, guest):
+        return "%s:%d" % ("vm" if guest["type"] == "qemu" else "ct", guest["vmid"])
+
+    def ha_resource(self, vmid):
+        guest = self.guests.get(vmid)
+        if guest is None:
+            return None
+        sid = self.ha_sid(guest)
+        for resource in self.ha_resources:
+            if resource.get("sid") == sid:
+                return resource
+        return None
+
+    def guest_on(self, node, vmid, kind):
+        """The guest, or PVE's answer when it does not live on ``node`` (what a wrong node gives too)."""
+        guest = self.guests.get(vmid)
+        if guest is None or guest["node"] != node or guest["type"] != kind:
+            folder = "qemu-server" if kind == "qemu" else "lxc"
+            raise PveError(500, "Configuration file 'nodes/%s/%s/%d.conf' does not exist" % (node, folder, vmid))
+        return guest
+
+    # ---------------------------------------------------------------- time
+    def tick(self):
+        """Bring the state to the current simulated time: end tasks, reboots and scheduled outages in order."""
+        with self.lock:
+            now = self.now()
+            while True:
+                due = [(t.end, 0, t) for t in self.tasks if t.status == "running" and t.end <= now]
+                due += [(at, 1, node) for node, at in self.offline_until.items() if at <= now]
+                due += [(at, 2, node) for at, node in self.scheduled_offline if at <= now]
+                if not due:
+                    return
+                at, kind, item = min(due, key=lambda d: (d[0], d[1]))
+                if kind == 0:
+                    self._finish(item, at)
+                elif kind == 1:
+                    del self.offline_until[item]
+                    self.nodes[item]["status"] = "online"
+                    self.nodes[item]["uptime"] = int(now - at)
+                    self.changed()
+                else:
+                    self.scheduled_offline.remove((at, item))
+                    self.set_node_status(item, "offline", at)
+
+    def _finish(self, task, at):
+        task.finished = at
+        task.status = "stopped"
+        if task.failure:
+            task.exitstatus, line = task.failure
+            task.say(line)
+            task.say("TASK ERROR: %s" % task.exitstatus)
+        else:
+            task.exitstatus = "OK"
+            if task.on_success:
+                task.on_success(task)
+            task.say("TASK OK")
+        if task.on_end:
+            task.on_end(task)
+        self.changed()
+
+    def add_task(self, node, kind, vmid, user, duration, start=None):
+        task = Task(node, kind, vmid, user, self.now() if start is None else start, max(duration, 0.001))
+        self.tasks.append(task)
+        self.tasks_by_upid[task.upid] = task
+        self.changed()
+        return task
+
+    def find_task(self, node, upid):
+        task = self.tasks_by_upid.get(upid)
+        if not upid.startswith("UPID:") or len(upid.split(":")) != 9:
+            raise param_error({"upid": "unable to parse worker upid '%s'" % upid[:200]})
+        if task is None or task.node != node:
+            raise param_error({"upid": "no such task"})
+        return task
+
+    # ---------------------------------------------------------------- nodes
+    def set_node_status(self, name, status, at=None):
+        node = self.nodes[name]
+        if node["status"] == status:
+            return
+        node["status"] = status
+        if status == "offline":
+            node["uptime"] = 0
+            # a migration that needs this node fails; its guest stays where it was
+            for task in self.tasks:
+                if task.status == "running" and name in (task.source, task.target) and task.target:
+                    task.failure = ("migration problems", "ERROR: node '%s' went offline during migration" % name)
+                    task.end = at if at is not None else self.now()
+        self.changed()
+
+    def reboot_node(self, name, seconds=None):
+        """``POST /nodes/{node}/status command=reboot``: offline now, back after ``reboot_seconds``."""
+        self.set_node_status(name, "offline")
+        self.offline_until[name] = self.now() + float(self.sim["reboot_seconds"] if seconds is None else seconds)
+
+    # ---------------------------------------------------------------- migration
+    def storage_on(self, storage, node):
+        return any(s["storage"] == storage and s["node"] == node for s in self.storages)
+
+    def storage_shared(self, storage):
+        return any(s["storage"] == storage and s["shared"] for s in self.storages)
+
+    def migration_duration(self, guest, live, copy_disks, bwlimit_kib=None):
+        bandwidth = float(self.sim["bandwidth"])
+        if bwlimit_kib:
+            bandwidth = min(bandwidth, float(bwlimit_kib) * 1024)
+        seconds = float(self.sim["migration_overhead"])
+        if live:
+            seconds += (guest["mem"] or guest["maxmem"]) * float(self.sim["dirty_factor"]) / bandwidth
+        if copy_disks:
+            seconds += sum(d["size"] for d in guest["local_disks"]) / bandwidth
+        return seconds
+
+    def precondition(self, guest):
+        """What GET .../migrate answers (the qemu shape; the API layer renames keys for lxc)."""
+        if guest["lock"]:
+            raise PveError(500, "VM is locked (%s)" % guest["lock"])
+        running = guest["status"] == "running"
+        result = {"running": 1 if running else 0}
+        allowed, not_allowed = [], {}
+        for name in self.node_order:
+            if name == guest["node"]:
+                continue
+            missing = sorted(set(d["storage"] for d in guest["local_disks"]
+                                 if self.storages and not self.storage_on(d["storage"], name)))
+            if missing:
+                not_allowed[name] = {"unavailable_storages": missing}
+            else:
+                not_allowed[name] = {}
+                allowed.append(name)
+        result["allowed_nodes"] = allowed
+        result["not_allowed_nodes"] = not_allowed
+        result["local_disks"] = [{"volid": d["volume"], "size": int(d["size"]), "cdrom": 0, "is_unused": 0,
+                                  "is_attached": 1, "is_cloudinit": 0, "is_vmstate": 0, "is_tpmstate": 0,
+                                  "replicate": 1, "shared": 0, "drivename": "scsi%d" % i}
+                                 for i, d in enumerate(guest["local_disks"])]
+        result["local_resources"] = list(guest["local_resources"])
+        result["mapped-resources"] = []
+        result["mapped-resource-info"] = {}
+        return result
+
+    def migrate(self, guest, params, user):
+        """Start a migration the way ``qm migrate`` / ``pct migrate`` does; returns the UPID."""
+        source, target = guest["node"], params["target"]
+        kind = guest["type"]
+        if target == source:
+            raise param_error({"target": "target is local node."})
+        if target not in self.nodes:
+            raise PveError(500, "no such cluster node '%s'" % target)
+        if guest["lock"]:
+            raise PveError(500, "VM is locked (%s)" % guest["lock"])
+        running = guest["status"] == "running"
+        if kind == "qemu" and running and not params.get("online"):
+            raise PveError(500, "can't migrate running VM without --online")
+        if kind == "lxc" and running and not params.get("online") and not params.get("restart"):
+            raise PveError(500, "can't migrate running container without --online or --restart")
+        mapping = params.get("targetstorage") or params.get("target-storage")
+        if self.storages and not mapping:
+            for disk in guest["local_disks"]:
+                if not self.storage_on(disk["storage"], target):
+                    raise PveError(500, "storage '%s' is not available on node '%s'" % (disk["storage"], target))
+        resource = self.ha_resource(guest["vmid"])
+        if resource is not None and resource.get("state", "started") not in ("ignored", "disabled"):
+            return self._hamigrate(guest, target, user).upid
+        return self._start_migration(guest, target, params, user).upid
+
+    def _hamigrate(self, guest, target, user):
+        # PVE hands an HA guest to the HA stack: a short hamigrate task, then the LRM migrates as root@pam
+        task = self.add_task(guest["node"], "hamigrate", guest["vmid"], user, float(self.sim["hamigrate_seconds"]))
+        task.target = target
+        task.say("Requesting HA migration for VM %d to node %s" % (guest["vmid"], target))
+        guest["hastate"] = "migrate"
+        source = guest["node"]
+
+        def follow_up(done):
+            if guest["node"] != source or guest["lock"]:
+                guest["hastate"] = "started"
+                return
+            params = {"target": target, "online": guest["status"] == "running", "restart": True,
+                      "with-local-disks": True}
+            follow = self._start_migration(guest, target, params, "root@pam", start=done.finished)
+            follow.on_end = lambda t: guest.__setitem__("hastate", "started")
+        task.on_success = follow_up
+        return task
+
+    def _start_migration(self, guest, target, params, user, start=None):
+        kind = guest["type"]
+        source = guest["node"]
+        running = guest["status"] == "running"
+        live = running and kind == "qemu"
+        copy_disks = bool(guest["local_disks"]) and (kind == "lxc" or not running or params.get("with-local-disks"))
+        duration = self.migration_duration(guest, live, copy_disks, params.get("bwlimit"))
+        if kind == "lxc" and running:
+            duration += 10  # shutdown and start of the container in restart mode
+        failure = self._failure(guest, target, params, running)
+        if failure:
+            duration = float(self.sim["migration_overhead"])
+        fault = self.task_faults.pop(guest["vmid"], None)
+        if fault and not failure:
+            failure = (fault.get("exitstatus", "migration problems"),
+                       "ERROR: %s" % fault.get("message", "simulated failure"))
+            duration = float(fault.get("after", duration))
+        task = self.add_task(source, "qmigrate" if kind == "qemu" else "vzmigrate", guest["vmid"], user,
+                             duration, start)
+        task.target = target
+        task.failure = failure
+        task.say("starting migration of %s %d to node '%s'" % ("VM" if kind == "qemu" else "CT", guest["vmid"],
+                                                             target))
+        if failure:
+            task.say(failure[1])
+        guest["lock"] = "migrate"
+
+        def moved(done):
+            self._move(guest, source, target)
+            seconds = int(done.finished - done.started)
+            done.say("migration finished successfully (duration %02d:%02d:%02d)"
+                     % (seconds // 3600, seconds // 60 % 60, seconds % 60))
+
+        def unlock(done):
+            guest["lock"] = ""
+        task.on_success = moved
+        task.on_end = unlock
+        return task
+
+    def _failure(self, guest, target, params, running):
+        """Refusals PVE makes inside the worker: the POST succeeds, the task ends 'migration aborted'."""
+        aborted = "migration aborted"
+        if not self.is_online(target):
+            return (aborted, "ERROR: migration aborted: Can't connect to destination address using public key")
+        if guest["type"] == "qemu":
+            if guest["local_resources"] and not (params.get("force") and not running):
+                return (aborted, "ERROR: migration aborted: can't migrate VM which uses local devices: %s"
+                        % ", ".join(guest["local_resources"]))
+            if running and guest["local_disks"] and not params.get("with-local-disks"):
+                return (aborted, "ERROR: migration aborted: can't live migrate attached local disks without "
+                        "with-local-disks option")
+            if version_tuple(self.node_version(target))[:1] < version_tuple(self.node_version(guest["node"]))[:1]:
+                return (aborted, "ERROR: migration aborted: target node runs an older major version of PVE")
+        else:
+            if running and not params.get("restart"):
+                return (aborted, "ERROR: migration aborted: lxc live migration is currently not implemented")
+            for key in guest["local_resources"]:
+                return (aborted, "ERROR: migration aborted: cannot migrate local bind mount point '%s'" % key)
+        return None
+
+    def _move(self, guest, source, target):
+        guest["node"] = target
+        # the node's used memory and cpu follow the guest, so a balancer sees the effect of its moves
+        if guest["status"] == "running":
+            for name, sign in ((source, -1), (target, 1)):
+                node = self.nodes[name]
+                node["mem"] = max(0, node["mem"] + sign * guest["mem"])
+                cores = node["cpu"] * node["maxcpu"] + sign * guest["cpu"] * guest["maxcpu"]
+                node["cpu"] = min(1.0, max(0.0, cores / node["maxcpu"])) if node["maxcpu"] else 0.0
+        self.changed()
+
+    # ---------------------------------------------------------------- snapshot
+    def dump(self):
+        """The current cluster as a normalized snapshot document."""
+        nodes = [copy.deepcopy(self.nodes[n]) for n in self.node_order]
+        guests = [copy.deepcopy(self.guests[v]) for v in sorted(self.guests)]
+        pools = []
+        for pool in self.pools:
+            pools.append({"poolid": pool["poolid"], "comment": pool.get("comment", ""),
+                          "members": sorted(v for v, g in self.guests.items() if g["pool"] == pool["poolid"])})
+        return snapshot.new(copy.deepcopy(self.cluster), nodes, guests, storages=copy.deepcopy(self.storages),
+                            pools=pools, ha_groups=copy.deepcopy(self.ha_groups),
+                            ha_rules=copy.deepcopy(self.ha_rules), ha_resources=copy.deepcopy(self.ha_resources))

@@ -1,0 +1,124 @@
+"""Shared fixtures: ``simulator`` starts a Proxmox VE API simulator as a real subprocess over HTTPS.
+
+    def test_x(simulator):
+        sim = simulator("small.json", clock=0)   # a file under simulator/scenarios/, a path, or a dict
+        sim.proxmox().nodes.get()
+        sim.admin("POST", "/_sim/clock", seconds=30)
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCENARIOS = os.path.join(ROOT, "simulator", "scenarios")
+DEFAULT_CLOCK = 30  # fast enough that migrations finish in a fraction of a second of real time
+
+
+class SimulatorProcess(object):
+    """One running simulator: connection details, ``admin()`` for /_sim/ and ``proxmox()`` for proxmoxer."""
+
+    user = "root@pam"
+    token_name = "ci"
+
+    def __init__(self, scenario, clock=DEFAULT_CLOCK, bind="127.0.0.1", extra_args=()):
+        self.tmp = tempfile.mkdtemp(prefix="proxlb-sim-")
+        if isinstance(scenario, dict):
+            path = os.path.join(self.tmp, "scenario.json")
+            with open(path, "w") as handle:
+                json.dump(scenario, handle)
+        elif os.path.exists(scenario):
+            path = scenario
+        else:
+            path = os.path.join(SCENARIOS, scenario)
+        self.scenario_path = path
+        self.token_id = "%s!%s" % (self.user, self.token_name)
+        self.token_secret = str(uuid.uuid4())
+        self.password = "sim-" + uuid.uuid4().hex[:12]
+        self.ca_path = os.path.join(self.tmp, "ca.pem")
+        cmd = [sys.executable, "-m", "simulator", "serve", "--scenario", path, "--port", "0", "--bind", bind,
+               "--token", "%s=%s" % (self.token_id, self.token_secret),
+               "--password", "%s=%s" % (self.user, self.password), "--ca-out", self.ca_path]
+        if clock is not None:
+            cmd += ["--clock", str(clock)]
+        cmd += list(extra_args)
+        self.process = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        universal_newlines=True)
+        line = self._ready_line(timeout=30)
+        if not line.startswith("ready https://"):
+            self.stop()
+            raise RuntimeError("simulator did not start: %r %s" % (line, self.process.stderr.read()[-2000:]))
+        self.url = line.split()[1]
+        hostport = self.url[len("https://"):]
+        self.api_host = hostport
+        host, _, port = hostport.rpartition(":")
+        self.host = host.strip("[]")
+        self.port = int(port)
+
+    def _ready_line(self, timeout):
+        box = []
+        reader = threading.Thread(target=lambda: box.append(self.process.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        return (box[0] if box else "").strip()
+
+    def admin(self, method, path, **data):
+        """Call the admin API (``/_sim/...``; the prefix may be left out) and return its ``data``."""
+        import requests
+        if not path.startswith("/_sim"):
+            path = "/_sim/" + path.lstrip("/")
+        response = requests.request(method, self.url + path, json=data or None, verify=self.ca_path, timeout=30,
+                                    headers={"Authorization": "PVEAPIToken=%s=%s" % (self.token_id,
+                                                                                     self.token_secret)})
+        if response.status_code != 200:
+            raise RuntimeError("%s %s: %s %s" % (method, path, response.status_code, response.reason))
+        return response.json()["data"]
+
+    def proxmox(self, **kwargs):
+        """A proxmoxer.ProxmoxAPI on this simulator with the token, verifying TLS with the CA."""
+        from proxmoxer import ProxmoxAPI
+        options = dict(host=self.host if ":" not in self.host else "[%s]" % self.host, port=self.port,
+                       user=self.user, token_name=self.token_name, token_value=self.token_secret,
+                       verify_ssl=self.ca_path, timeout=30)
+        options.update(kwargs)
+        return ProxmoxAPI(**options)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream:
+                stream.close()
+
+
+@pytest.fixture
+def simulator():
+    """Factory: ``simulator(scenario, clock=...)`` starts one; every one started is stopped at teardown."""
+    started = []
+
+    def start(scenario="small.json", clock=DEFAULT_CLOCK, **kwargs):
+        sim = SimulatorProcess(scenario, clock=clock, **kwargs)
+        started.append(sim)
+        return sim
+    yield start
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture(scope="module")
+def sim_small():
+    """small.json, shared by a module's tests (do not leave it changed in ways other tests would notice)."""
+    sim = SimulatorProcess("small.json")
+    yield sim
+    sim.stop()
