@@ -78,18 +78,22 @@ class LoadModel(object):
             mem_cap = max(node["maxmem"] - reserve_bytes(balancing, name), 1)
             disk_used, disk_cap = storage.get(name, (node["disk"], node["maxdisk"]))
             self.capacity[name] = (mem_cap, float(node["maxcpu"]) or 1.0, disk_cap or 1)
-            if self.mode == "used":
-                self.load[name] = [node["mem"], node["cpu"] * node["maxcpu"], disk_used]
-            else:
-                self.load[name] = [0, 0.0, 0]
+            self.load[name] = [node["mem"], node["cpu"] * node["maxcpu"], disk_used]
+        sums = {}
         for guest in snapshot["guests"]:
             vmid = guest["vmid"]
             self.guest[vmid] = guest_load(guest, self.mode)
             self.node_of[vmid] = guest["node"]
+            load = sums.setdefault(guest["node"], [0, 0.0, 0])
+            for i, value in enumerate(self.guest[vmid]):
+                load[i] += value
+        for name in self.load:
+            total = sums.get(name, (0, 0.0, 0))
+            # a node never uses less than its guests do; a lagging node figure would go negative
+            load = [max(a, b) for a, b in zip(self.load[name], total)]
             if self.mode == "assigned":
-                load = self.load[guest["node"]]
-                for i, value in enumerate(self.guest[vmid]):
-                    load[i] += value
+                load[0], load[1] = total[0], total[1]
+            self.load[name] = load
 
     def move(self, vmid, target):
         source = self.node_of[vmid]

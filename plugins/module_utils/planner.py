@@ -121,19 +121,23 @@ class _Planner(object):
         self.anti = {}         # rule id -> members
         self.anti_of = {}      # vmid -> [rule ids]
         self.anti_count = {}   # rule id -> {node: count}
+        from ansible_collections.proxlb.balancer.plugins.module_utils.rules import rule_index
+        pins = [dict(r, nodes=[n for n in r["nodes"] if n in self.nodes]) for r in self.rules if r["kind"] == "pin"]
+        for rule in pins:
+            if not rule["nodes"]:
+                self.warnings.append("rule %s: pins to unknown node(s) only; ignored" % rule["id"])
+        # several strict pins intersect; rules.py decides which wins when they allow no common node
+        index = rule_index([r for r in pins if r["nodes"]])
+        for vmid in sorted(self.guests):
+            allowed = index.allowed_nodes(vmid)
+            if allowed:
+                self.pin[vmid] = (set(allowed), list(index.pinned_by(vmid)))
+            preferred = index.preferred_nodes(vmid)
+            if preferred:
+                ids = [r["id"] for r in pins if not r["strict"] and vmid in r["guests"]]
+                self.prefer[vmid] = (set(preferred), ids)
         for rule in self.rules:
-            if rule["kind"] == "pin":
-                nodes = set(n for n in rule["nodes"] if n in self.nodes)
-                if not nodes:
-                    self.warnings.append("rule %s: pins to unknown node(s) %s; ignored"
-                                         % (rule["id"], ", ".join(rule["nodes"])))
-                    continue
-                table = self.pin if rule.get("strict", True) else self.prefer
-                for vmid in rule["guests"]:
-                    if vmid in self.guests:
-                        allowed, ids = table.get(vmid, (set(), []))
-                        table[vmid] = (allowed | nodes, ids + [rule["id"]])
-            elif rule["kind"] == "anti_affinity":
+            if rule["kind"] == "anti_affinity":
                 members = sorted(v for v in rule["guests"] if v in self.guests)
                 if len(members) < 2:
                     continue
@@ -222,6 +226,16 @@ class _Planner(object):
 
     def wspread(self):
         return objective.weighted_spread(self.spread(), self.weight)
+
+    def _mean_composite(self):
+        """The weighted load every target would carry if load were liquid (capacity-weighted mean)."""
+        total = 0.0
+        for i in range(3):
+            if self.weight[i]:
+                load = sum(self.loads.load[n][i] for n in self.targets)
+                cap = sum(self.loads.capacity[n][i] for n in self.targets)
+                total += self.weight[i] * 100.0 * load / cap
+        return total
 
     def _composite_delta(self, vmids, node):
         total = 0.0
@@ -406,8 +420,14 @@ class _Planner(object):
                 self.fail(rule, list(bundle), "members that cannot move are on %s" % ", ".join(stuck))
                 continue
             choices = stuck or self.targets
-            ranked = sorted(choices, key=lambda n: (
-                sum(self.loads.guest[v][0] for v in bundle if self.node_of(v) != n), n))
+            # cheapest join first, but not onto a node the group would push above the balance band
+            ceiling = self._mean_composite() + float(self.balancing.get("balanciness") or 0) / 2
+
+            def cost(node):
+                moving = [v for v in bundle if self.node_of(v) != node]
+                after = self.composite(node) + self._composite_delta(moving, node)
+                return (after > ceiling, sum(self.loads.guest[v][0] for v in moving), after, node)
+            ranked = sorted(choices, key=cost)
             done = False
             reasons = {}
             for node in ranked:
@@ -461,10 +481,13 @@ class _Planner(object):
         text = "balance: %s spread %.1f -> %.1f pp" % (label, before, self.wspread())
         return text
 
+    def balanced(self):
+        return self.wspread() <= float(self.balancing.get("balanciness") or 0)
+
     def should_balance(self):
         if self.mode != "balance" or not self.balancing.get("enable", True) or len(self.targets) < 2:
             return False
-        if self.wspread() <= float(self.balancing.get("balanciness") or 0):
+        if self.balanced():
             return False
         threshold = self.balancing.get("memory_threshold")
         if threshold is not None and not any(self.loads.percent(n, 0) >= float(threshold) for n in self.targets):
@@ -536,7 +559,7 @@ class _Planner(object):
         over = sorted((n for n in targets if current(n) > high * cap[n]),
                       key=lambda n: (-(current(n) - high * cap[n]), n))
         for node in over:
-            while self.budget_left():
+            while self.budget_left() and not self.balanced():
                 excess = current(node) - high * cap[node]
                 if excess <= 0:
                     break
@@ -558,7 +581,7 @@ class _Planner(object):
         under = sorted((n for n in targets if current(n) < low * cap[n]),
                        key=lambda n: (-(low * cap[n] - current(n)), n))
         for node in under:
-            while self.budget_left():
+            while self.budget_left() and not self.balanced():
                 deficit = low * cap[node] - current(node)
                 if deficit <= 0:
                     break
