@@ -122,3 +122,11 @@ def sim_small():
     sim = SimulatorProcess("small.json")
     yield sim
     sim.stop()
+
+
+@pytest.fixture(scope="module")
+def sim_demo():
+    """demo.json with the clock stopped (advance it with ``admin("POST", "clock", seconds=...)``)."""
+    sim = SimulatorProcess("demo.json", clock=0)
+    yield sim
+    sim.stop()
