@@ -291,8 +291,17 @@ class _Builder(object):
                               % (self._label(vmid), index.ignored_by(vmid), guest.get("node"),
                                  ", ".join(sorted(allowed))))
             elif not allowed - blocked:
-                self.warn("%s: pinned only to %s, which are in maintenance or ignored; the pin wins and "
-                          "the guest is not evacuated" % (self._label(vmid), ", ".join(sorted(allowed))))
+                self.warn("%s: pinned only to maintenance or ignored node(s) %s; the pin wins and the guest "
+                          "is not evacuated" % (self._label(vmid), ", ".join(sorted(allowed))))
+        maintenance = index.maintenance_nodes()
+        for vmid in sorted(self.guests):
+            node = self.guests[vmid].get("node")
+            if node in maintenance and index.is_ignored(vmid):
+                self.warn("%s: ignored by %s, so it stays on maintenance node %s"
+                          % (self._label(vmid), index.ignored_by(vmid), node))
+        if maintenance and not usable:
+            self.warn("no usable node left: every online node is in maintenance or ignored, nothing can be "
+                      "evacuated")
         for rule in self.rules:
             if rule["kind"] == "anti_affinity":
                 self._anti_affinity_room(rule, index, usable)
