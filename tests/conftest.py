@@ -68,7 +68,7 @@ class SimulatorProcess(object):
         reader.join(timeout)
         return (box[0] if box else "").strip()
 
-    def admin(self, method, path, **data):
+    def admin(self, method, path, /, **data):
         """Call the admin API (``/_sim/...``; the prefix may be left out) and return its ``data``."""
         import requests
         if not path.startswith("/_sim"):
