@@ -11,7 +11,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = ROOT / ".build"
-PLAYBOOKS = ["facts.yml"]
+PLAYBOOKS = ["facts.yml", "plan.yml"]
 
 
 def start_simulator(scenario, token, ca_path):
@@ -36,8 +36,9 @@ def main():
     env = dict(os.environ,
                PROXMOX_HOST=url.split("//", 1)[1], PROXMOX_USER="root@pam", PROXMOX_TOKEN_ID="demo",
                PROXMOX_TOKEN_SECRET=secret, PROXMOX_CA_PATH=str(ca_path),
-               PROXLB_SNAPSHOT_FILE=str(BUILD / "demo-snapshot.json"),
-               ANSIBLE_COLLECTIONS_PATH=str(BUILD / "collections"), ANSIBLE_NOCOLOR="1")
+               PROXLB_SNAPSHOT_FILE=str(BUILD / "demo-snapshot.json"), PROXLB_PLAN_FILE=str(BUILD / "demo-plan.json"),
+               ANSIBLE_COLLECTIONS_PATH=str(BUILD / "collections"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False")
     try:
         for playbook in PLAYBOOKS:
             print("\n=== ansible-playbook playbooks/%s" % playbook, flush=True)

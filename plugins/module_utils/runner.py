@@ -108,7 +108,7 @@ def plan_options(params, behaviour):
 
 
 def run_plan(params, environ=None):
-    from ansible_collections.proxlb.balancer.plugins.module_utils.planner import plan as make_plan
+    from ansible_collections.proxlb.balancer.plugins.module_utils.planner import plan as make_plan, plan_summary
     from ansible_collections.proxlb.balancer.plugins.module_utils.precondition import Precondition
     snapshot, behaviour, warnings, client = snapshot_for(params, environ)
     options = plan_options(params, behaviour)
@@ -117,7 +117,8 @@ def run_plan(params, environ=None):
         precondition = Precondition(client, snapshot, options["balancing"]["with_local_disks"])
     plan = make_plan(snapshot, options, precondition=precondition)
     warnings.extend(plan.get("warnings", []))
-    return {"changed": False, "plan": plan, "diff": placement_diff(plan), "warnings": warnings}
+    return {"changed": False, "plan": plan, "diff": placement_diff(plan), "warnings": warnings,
+            "summary": plan_summary(plan).splitlines()}
 
 
 def write_json(document, path):

@@ -112,6 +112,15 @@ plan:
     metrics:
       description: Balance metrics before and after.
       type: dict
+summary:
+  description: The plan for people, one line per item; a per-node before/after table, then each move with its reason.
+  returned: success
+  type: list
+  elements: str
+  sample:
+    - "node                     mem %         cpu %        disk %    guests"
+    - "pve1              77.7 ->  28.6  72.8 ->  24.1  20.0 ->  20.0  10 ->   5"
+    - "step 1: qemu 102 (db1) pve1 -> pve2: balance: memory spread 73.0 -> 54.2 pp"
 diff:
   description: The placement change, vmid to node, before and after.
   returned: success
