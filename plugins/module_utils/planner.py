@@ -65,6 +65,7 @@ class _Planner(object):
         self.moved = set()
         self.unsatisfiable = []
         self.refused = {}
+        self.stuck = {}
         self._asked = {}
         self._node_sets()
         self._rule_indexes()
@@ -379,12 +380,17 @@ class _Planner(object):
                 if target:
                     self.move([vmid], target, text)
                 else:
-                    self.fail(rule, [vmid], "no node can take it: %s" % _first(reasons, "no eligible node"))
+                    why = "no node can take it: %s" % _first(reasons, "no eligible node")
+                    self.fail(rule, [vmid], why)
+                    self.stuck[vmid] = "stays on %s: %s" % (self.node_of(vmid), why)
 
     def repair_anti_affinity(self):
         for rid in sorted(self.anti):
             limit = self.anti_limit[rid]
             count = self.anti_count[rid]
+            if limit > 1:
+                self.fail(rid, self.anti[rid], "%d members, %d nodes: at most %d per node" % (
+                    len(self.anti[rid]), len(self.targets), limit))
             for node in sorted(count):
                 while count.get(node, 0) > limit:
                     members = [v for v in self.anti[rid] if self.node_of(v) == node]
@@ -690,6 +696,7 @@ class _Planner(object):
         metrics_after["memory_moved"] = int(sum(self.loads.guest[m["vmid"]][0] for m in moves))
         metrics_after["cost"] = int(sum(m["cost"] for m in moves))
         skipped = [{"vmid": v, "reason": self.fixed[v]} for v in sorted(self.fixed)]
+        skipped.extend({"vmid": v, "reason": self.stuck[v]} for v in sorted(self.stuck))
         for vmid in sorted(self.refused):
             if vmid not in self.moved and vmid not in self.fixed:
                 skipped.append({"vmid": vmid, "reason": "precondition refused " + "; ".join(self.refused[vmid])})

@@ -1,0 +1,81 @@
+"""Golden planner scenarios (tests/scenarios/plan_*.json): what must hold after the plan, not frozen moves.
+
+Each file holds a snapshot, options, optional explicit rules (absent: rules.build_rules reads the tags)
+and ``expect``. Every scenario also checks the invariants any plan must keep."""
+
+import glob
+import json
+import os
+
+import pytest
+
+from ansible_collections.proxlb.balancer.plugins.module_utils import config, objective, rules as rules_mod
+from ansible_collections.proxlb.balancer.plugins.module_utils.capacity import step_violations
+from ansible_collections.proxlb.balancer.plugins.module_utils.planner import apply, plan, plan_summary
+from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import normalize
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCENARIOS = sorted(glob.glob(os.path.join(HERE, "..", "scenarios", "plan_*.json")))
+
+
+def _load(path):
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def _rules(scenario, snap):
+    if "rules" in scenario:
+        return scenario["rules"]
+    return rules_mod.build_rules(snap, config.behaviour(scenario.get("options")))[0]
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[os.path.basename(p)[:-5] for p in SCENARIOS])
+def test_scenario(path):
+    scenario = _load(path)
+    snap = normalize(scenario["snapshot"])
+    rules = _rules(scenario, snap)
+    result = plan(snap, scenario.get("options"), rules=rules)
+    expect = scenario["expect"]
+    after = apply(snap, result)
+    where = dict((g["vmid"], g["node"]) for g in after["guests"])
+    moved = [m["vmid"] for m in result["moves"]]
+
+    # invariants of every plan
+    assert len(moved) == len(set(moved)), "a guest moved twice"
+    assert step_violations(snap, config.behaviour(scenario.get("options")), result["moves"]) == []
+    reported = set(u["rule"] for u in result["unsatisfiable"])
+    eligible = len([n for n in result["nodes_after"]])
+    for broken in objective.violations(where, rules, set(where.values()) | set(result["nodes_after"]), eligible):
+        assert broken["rule"] in reported, broken
+    assert plan(snap, scenario.get("options"), rules=rules) == result, "not deterministic"
+    assert plan_summary(result)
+
+    if "min_moves" in expect:
+        assert len(moved) >= expect["min_moves"]
+    if "max_moves" in expect:
+        assert len(moved) <= expect["max_moves"], plan_summary(result)
+    for resource, bound in expect.get("max_spread", {}).items():
+        assert result["metrics"]["after"]["spread"][resource] <= bound, plan_summary(result)
+    if "max_guests_per_node" in expect:
+        assert max(n["guests"] for n in result["nodes_after"].values()) <= expect["max_guests_per_node"]
+    for vmid, nodes in expect.get("placements", {}).items():
+        assert where[int(vmid)] in nodes, plan_summary(result)
+    for group in expect.get("same_node", []):
+        assert len(set(where[v] for v in group)) == 1, plan_summary(result)
+    for members, most in expect.get("max_members_per_node", []):
+        counts = {}
+        for vmid in members:
+            counts[where[vmid]] = counts.get(where[vmid], 0) + 1
+        assert max(counts.values()) <= most, plan_summary(result)
+    for vmid in expect.get("unmoved", []):
+        assert vmid not in moved
+    if "unsatisfiable_rules" in expect:
+        assert sorted(reported) == sorted(expect["unsatisfiable_rules"]), result["unsatisfiable"]
+    for vmid in expect.get("skipped_vmids", []):
+        assert vmid in [s["vmid"] for s in result["skipped"]], result["skipped"]
+    for vmid in expect.get("unsatisfiable_guests", []):
+        assert any(vmid in u["guests"] for u in result["unsatisfiable"]), result["unsatisfiable"]
+
+
+def test_scenarios_exist():
+    assert len(SCENARIOS) >= 6
