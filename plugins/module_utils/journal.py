@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, proxlb.balancer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The migration journal: one JSON object per line, appended and flushed to disk before each POST (the
+intent), after it (the UPID) and after each end (the outcome).
+
+A controller killed mid-run leaves the journal telling which migrations may still be running; a rerun
+with the same journal follows those UPIDs instead of posting again. Lines hold only plan data (vmid,
+nodes, UPID, status), never connection options.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import time
+
+from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError
+
+SCHEMA = "proxlb.balancer/journal/1"
+# outcomes after which nothing of ours can still be running for that guest
+FINAL = ("done", "already_done", "skipped", "failed")
+
+
+def _now():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class Journal(object):
+    """Append-only JSON lines at ``path``; ``None`` as path keeps everything in memory only."""
+
+    def __init__(self, path=None):
+        self.path = path
+        self.records = []
+        if path and os.path.exists(path):
+            self.records = read(path)
+
+    def _write(self, record):
+        record = dict(record, at=_now())
+        self.records.append(record)
+        if not self.path:
+            return
+        try:
+            with open(self.path, "a") as handle:
+                handle.write(json.dumps(record, sort_keys=True) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+        except (IOError, OSError) as exc:
+            raise ConfigError("journal %s: cannot write it (%s)" % (self.path, exc.strerror or exc))
+
+    def run_started(self, fingerprint, moves):
+        self._write({"event": "run", "schema": SCHEMA, "fingerprint": fingerprint, "moves": moves})
+
+    def intent(self, move):
+        self._write({"event": "intent", "vmid": move["vmid"], "source": move["source"], "target": move["target"]})
+
+    def posted(self, move, upid):
+        self._write({"event": "posted", "vmid": move["vmid"], "source": move["source"], "target": move["target"],
+                     "upid": upid})
+
+    def ended(self, move, status, upid=None, error=None):
+        self._write({"event": "end", "vmid": move["vmid"], "source": move["source"], "target": move["target"],
+                     "status": status, "upid": upid, "error": error})
+
+    def unfinished(self):
+        """{vmid: record} of moves whose last line is an intent, a POST or a timeout: possibly still running.
+
+        A record holds ``upid`` when the POST was answered (None when the controller died in between)."""
+        last = {}
+        for record in self.records:
+            if record.get("event") in ("intent", "posted", "end") and "vmid" in record:
+                key = int(record["vmid"])
+                previous = last.get(key)
+                if record["event"] == "intent" and previous and previous.get("upid") and \
+                        previous.get("status") not in FINAL:
+                    record = dict(record, upid=previous["upid"])
+                last[key] = record
+        return dict((vmid, r) for vmid, r in last.items()
+                    if r["event"] in ("intent", "posted") or r.get("status") not in FINAL)
+
+
+def read(path):
+    """The journal's records; a torn last line (the controller died while writing) is ignored."""
+    try:
+        with open(path, "r") as handle:
+            lines = handle.read().splitlines()
+    except (IOError, OSError) as exc:
+        raise ConfigError("journal %s: cannot read it (%s)" % (path, exc.strerror or exc))
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            if number == len(lines):
+                break
+            raise ConfigError("journal %s: line %d is not JSON; give a new journal path or repair the file"
+                              % (path, number))
+        if isinstance(record, dict):
+            records.append(record)
+    return records
