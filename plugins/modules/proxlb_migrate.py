@@ -1,0 +1,200 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, proxlb.balancer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: proxlb_migrate
+short_description: Carry a balancing plan out on a Proxmox VE cluster, safely and resumably
+version_added: 0.1.0
+description:
+  - Executes a plan of M(proxlb.balancer.proxlb_plan) (O(plan) or O(plan_file)), or plans now with the same
+    options when neither is given (a one-task rebalance).
+  - Before each move it checks the guest is still where the plan assumed, the target is online and not in
+    maintenance, PVE's own migrate precondition, the PVE versions, and the target's live memory.
+  - Sends only parameters the source node's PVE version knows (C(with-conntrack-state) only from PVE 9.0
+    and only where PVE reports D-Bus VM state support), C(online) for running VMs when C(balancing.live),
+    C(with-local-disks) for guests with local disks, C(restart) and C(timeout) for running containers.
+  - Runs up to C(balancing.parallel_jobs) migrations at once when C(balancing.parallel) is true (else one),
+    and at most C(balancing.per_node_jobs) into and out of each node; follows every task to its end and
+    counts a move as done only when PVE says C(OK) and the guest is seen on its target.
+  - A second run of the same plan changes nothing (every guest is C(already_done)).
+author:
+  - proxlb.balancer contributors
+options:
+  plan:
+    description:
+      - The plan to execute, as returned by M(proxlb.balancer.proxlb_plan) (its C(plan)).
+    type: dict
+  plan_file:
+    description:
+      - A plan JSON file on the controller, as written by M(proxlb.balancer.proxlb_plan) O(plan_file).
+    type: path
+  mode:
+    description:
+      - Without O(plan) or O(plan_file), the planning mode (see M(proxlb.balancer.proxlb_plan)).
+    type: str
+    choices: [balance, enforce, evacuate]
+    default: balance
+  evacuate_nodes:
+    description:
+      - Without O(plan) or O(plan_file), the nodes to empty with O(mode=evacuate).
+    type: list
+    elements: str
+    default: []
+  on_stale:
+    description:
+      - What to do with moves whose guest is no longer on its planned source, or is locked by someone else.
+      - V(skip) reports them as C(skipped) with the reason and executes the rest.
+      - V(fail) migrates nothing and fails, naming the stale guests.
+      - V(replan) plans again from the live cluster and executes the new plan.
+      - A guest already on its target is always C(already_done).
+    type: str
+    choices: [skip, fail, replan]
+    default: skip
+  on_failure:
+    description:
+      - A failed or timed-out move always stops the later moves that needed the room it would free.
+      - V(continue) goes on with the independent moves; V(stop) starts no further move.
+    type: str
+    choices: [continue, stop]
+    default: continue
+  journal:
+    description:
+      - A journal file on the controller (JSON lines), written before each migrate request and after each
+        end. A rerun with the same journal follows the tasks an interrupted run left running instead of
+        starting them again.
+    type: path
+  poll_interval:
+    description:
+      - Seconds between two polls of the running tasks.
+    type: float
+    default: 2
+  targetstorage:
+    description:
+      - Storage mapping for local disks, as PVE's C(targetstorage) (VMs) or C(target-storage) (containers)
+        takes it, for example C(local-lvm:fast-lvm) or one storage for all disks.
+    type: str
+  restart_timeout:
+    description:
+      - Seconds PVE waits for a running container to shut down in a restart migration.
+    type: int
+    default: 180
+extends_documentation_fragment:
+  - proxlb.balancer.proxlb
+  - proxlb.balancer.proxlb.actiongroup_proxlb
+attributes:
+  check_mode:
+    description: Runs the preflight of every move and reports C(changed) if any would run; posts nothing.
+    support: full
+  diff_mode:
+    description: Returns the placements of the moved (or, in check mode, movable) guests before and after.
+    support: full
+notes:
+  - C(balancing.max_job_validation) seconds is the longest a single move is followed; after it the move is
+    reported C(timed_out) (PVE goes on with the task).
+  - The results, schema C(proxlb.balancer/results/1), are documented in the collection's C(docs/migrate.md).
+"""
+
+EXAMPLES = r"""
+- name: Plan, review, then migrate
+  proxlb.balancer.proxlb_plan:
+    plan_file: /var/lib/proxlb/plan.json
+
+- name: Carry the reviewed plan out, 5 at a time, resumable
+  proxlb.balancer.proxlb_migrate:
+    plan_file: /var/lib/proxlb/plan.json
+    journal: /var/lib/proxlb/journal.jsonl
+    balancing:
+      parallel: true
+      parallel_jobs: 5
+      per_node_jobs: 2
+  register: migration
+
+- name: One-task rebalance (plans and migrates), refusing a plan the cluster has outrun
+  proxlb.balancer.proxlb_migrate:
+    config_file: /etc/proxlb/proxlb.yaml
+    on_stale: fail
+
+- name: Drain pve3, moving running containers by restart
+  proxlb.balancer.proxlb_migrate:
+    mode: evacuate
+    evacuate_nodes: [pve3]
+    balancing:
+      running_ct: restart
+"""
+
+RETURN = r"""
+results:
+  description: What happened to every guest of the plan, schema C(proxlb.balancer/results/1).
+  returned: success
+  type: dict
+  contains:
+    fingerprint:
+      description: Fingerprint of the snapshot the plan was made from.
+      type: str
+    results:
+      description:
+        - C({vmid, source, target, status, upid, started, finished, error}) per planned move, in plan order.
+        - C(status) is C(done), C(already_done), C(skipped), C(failed) or C(timed_out); C(error) says why
+          for every status but C(done) and C(already_done).
+      type: list
+      elements: dict
+    totals:
+      description: Count of moves per status, C(moves) (all) and C(seconds) (wall time of the run).
+      type: dict
+diff:
+  description: Placements of the guests moved (in check mode, that would move), vmid to node.
+  returned: success
+  type: dict
+  sample: {before: {"101": pve1}, after: {"101": pve3}}
+msg:
+  description: Why the run failed, or which move did not succeed.
+  returned: when a move failed or the run stopped
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import common_argument_spec
+from ansible_collections.proxlb.balancer.plugins.module_utils.client import HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR
+from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ProxLBError
+
+SPEC_KWARGS = {"mutually_exclusive": [("plan", "plan_file")]}
+
+
+def argument_spec():
+    return common_argument_spec(
+        plan=dict(type="dict"),
+        plan_file=dict(type="path"),
+        mode=dict(type="str", choices=["balance", "enforce", "evacuate"], default="balance"),
+        evacuate_nodes=dict(type="list", elements="str", default=[]),
+        on_stale=dict(type="str", choices=["skip", "fail", "replan"], default="skip"),
+        on_failure=dict(type="str", choices=["continue", "stop"], default="continue"),
+        journal=dict(type="path"),
+        poll_interval=dict(type="float", default=2.0),
+        targetstorage=dict(type="str"),
+        restart_timeout=dict(type="int", default=180),
+    )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **SPEC_KWARGS)
+    if not HAS_PROXMOXER:
+        module.fail_json(msg=missing_required_lib("proxmoxer"), exception=str(PROXMOXER_IMPORT_ERROR))
+    from ansible_collections.proxlb.balancer.plugins.module_utils.executor import run_migrate
+    try:
+        result = run_migrate(module.params, check_mode=module.check_mode)
+    except ProxLBError as exc:
+        module.fail_json(msg=str(exc))
+    if result.get("failed"):
+        module.fail_json(**dict((k, v) for k, v in result.items() if k != "failed"))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
