@@ -116,7 +116,8 @@ def check(granted, options, actions, user=None, token_id=None):
             "(pveum acl modify / --tokens '%s!%s' --roles <role>, or pveum user token modify %s %s --privsep 0)"
             % (user, token_id, ", ".join(sorted(wanted)), user, token_id, user, token_id))
     who = "API token %s!%s" % (user, token_id) if token_id else "user %s" % user
-    raise PermissionDenied("%s lacks %s (needed to %s)" % (who, ", ".join(gaps), ", ".join(_why(options, actions, gaps))))
+    reasons = ", ".join(_why(options, actions, gaps))
+    raise PermissionDenied("%s lacks %s (needed to %s)" % (who, ", ".join(gaps), reasons))
 
 
 def preflight(client, options, actions):

@@ -64,7 +64,7 @@ def _node_priorities(value):
     """'pve1:2,pve2' -> {'pve1': 2, 'pve2': 0} (PVE's default priority is 0)."""
     result = {}
     for item in _split(value):
-        name, _, prio = item.partition(":")
+        name, _sep, prio = item.partition(":")
         try:
             result[name.strip()] = int(prio) if prio.strip() else 0
         except ValueError:
@@ -399,7 +399,7 @@ class RuleIndex(object):
         for vmid, pins in strict_pins.items():
             self._allowed[vmid], self._allowed_by[vmid] = self._intersect(vmid, pins, report=True)
         for vmid, pins in soft_pins.items():
-            preferred, _ = self._intersect(vmid, pins, report=False)
+            preferred = self._intersect(vmid, pins, report=False)[0]
             allowed = self._allowed.get(vmid)
             if allowed is not None:
                 preferred = (preferred & allowed) or None
