@@ -18,4 +18,8 @@ class ActionModule(ProxLBAction):
         runner.write_json(result["plan"], params["plan_file"])
         moves = result["plan"]["moves"]
         self.progress("%d move(s) planned, %d guest(s) skipped" % (len(moves), len(result["plan"]["skipped"])))
+        if self.diff_mode:
+            # a plan changes nothing (changed: false), so Ansible would not show its diff: show it here
+            self.progress("placement diff (vmid: node)\n" + "\n".join(
+                "-%d: %s\n+%d: %s" % (m["vmid"], m["source"], m["vmid"], m["target"]) for m in moves))
         return result

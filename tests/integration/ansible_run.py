@@ -60,6 +60,8 @@ def save_task(var, path):
             content: "{{ %s | to_json }}"
             dest: %s
             mode: "0600"
+          check_mode: false
+          diff: false
         """ % (var, var, path)
 
 
