@@ -1,0 +1,172 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, proxlb.balancer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: proxlb_best_node
+short_description: Choose the Proxmox VE node a new guest should be created on, with the reasons
+version_added: 0.1.0
+description:
+  - Ranks the nodes of a Proxmox VE cluster for a new VM or container of the given size, best first.
+  - A node is left out, with the reason, when it is offline, ignored or in maintenance, lacks memory (after
+    C(node_resource_reserve)) or the storage, or when the new guest's own tags and pool forbid it
+    (anti-affinity with existing members, pins, strict affinity).
+  - The remaining nodes are scored by the weighted load they would have with the new guest (the same
+    weights as balancing); equal scores are ordered by node name, so the answer is deterministic.
+  - Fails with one line naming every node's reason when no node can take the guest.
+  - Works from the live cluster or from O(snapshot) or O(snapshot_file) with no connection.
+  - Changes nothing.
+author:
+  - proxlb.balancer maintainers (@proxlb)
+options:
+  type:
+    description:
+      - The kind of guest, V(qemu) for a VM or V(lxc) for a container.
+    type: str
+    choices: [qemu, lxc]
+    default: qemu
+  cores:
+    description:
+      - CPU cores per socket, as in the guest configuration.
+    type: int
+    default: 1
+  sockets:
+    description:
+      - CPU sockets, as in the guest configuration.
+    type: int
+    default: 1
+  memory:
+    description:
+      - Memory in MiB, as in the guest configuration.
+    type: int
+    default: 512
+  disk:
+    description:
+      - Disk size in GiB on O(storage).
+    type: float
+    default: 0
+  storage:
+    description:
+      - Storage the disk goes on; nodes without it (or without room on it) are left out.
+    type: str
+  tags:
+    description:
+      - Tags the new guest will carry, for example C(plb_anti_affinity_web) or C(plb_pin_pve1).
+    type: list
+    elements: str
+    default: []
+  pool:
+    description:
+      - Pool the new guest will join; the pool rules of O(balancing) apply to it.
+    type: str
+  snapshot:
+    description:
+      - A snapshot as returned by M(proxlb.balancer.proxlb_facts) (its C(snapshot)); no connection is made.
+    type: dict
+  snapshot_file:
+    description:
+      - A snapshot JSON file on the controller; no connection is made.
+    type: path
+extends_documentation_fragment:
+  - proxlb.balancer.proxlb
+  - proxlb.balancer.proxlb.actiongroup_proxlb
+  - proxlb.balancer.proxlb.attributes_read_only
+notes:
+  - The lookup P(proxlb.balancer.best_node#lookup) returns the same node; prefer this module with C(register)
+    or C(set_fact), since a lookup in a variable is evaluated again on every reference.
+"""
+
+EXAMPLES = r"""
+- name: Where should the new web server go
+  proxlb.balancer.proxlb_best_node:
+    cores: 4
+    memory: 8192
+    disk: 32
+    storage: local-lvm
+    tags: [plb_anti_affinity_web]
+  register: placement
+
+- name: Keep the answer fixed for the rest of the play
+  ansible.builtin.set_fact:
+    web_node: "{{ placement.node }}"
+
+- name: Same question against a saved snapshot (no connection)
+  proxlb.balancer.proxlb_best_node:
+    snapshot_file: /tmp/cluster-snapshot.json
+    type: lxc
+    memory: 2048
+"""
+
+RETURN = r"""
+node:
+  description: The best node for the new guest.
+  returned: success
+  type: str
+  sample: pve2
+ranking:
+  description:
+    - Every node, best first. Nodes that can take the guest come first with a C(score) (100 minus the
+      weighted load in percent the node would have; higher is better); nodes that cannot follow with
+      C(score) null.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    node:
+      description: Node name.
+      type: str
+    score:
+      description: Higher is better; null when the node cannot take the guest.
+      type: float
+    reasons:
+      description: Why the node scores as it does, or why it cannot take the guest.
+      type: list
+      elements: str
+  sample: [{node: pve2, score: 82.8, reasons: ["memory 4.7% -> 17.2%"]},
+           {node: pve1, score: null, reasons: ["anti-affinity tag:plb_anti_affinity_web: 101 (web1) already here"]}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import common_argument_spec
+from ansible_collections.proxlb.balancer.plugins.module_utils.client import HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR
+from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ProxLBError
+
+SPEC_KWARGS = {"mutually_exclusive": [("snapshot", "snapshot_file")]}
+
+
+def argument_spec():
+    return common_argument_spec(
+        type=dict(type="str", choices=["qemu", "lxc"], default="qemu"),
+        cores=dict(type="int", default=1),
+        sockets=dict(type="int", default=1),
+        memory=dict(type="int", default=512),
+        disk=dict(type="float", default=0),
+        storage=dict(type="str"),
+        tags=dict(type="list", elements="str", default=[]),
+        pool=dict(type="str"),
+        snapshot=dict(type="dict"),
+        snapshot_file=dict(type="path"),
+    )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **SPEC_KWARGS)
+    live = not (module.params["snapshot"] or module.params["snapshot_file"])
+    if live and not HAS_PROXMOXER:
+        module.fail_json(msg=missing_required_lib("proxmoxer"), exception=str(PROXMOXER_IMPORT_ERROR))
+    from ansible_collections.proxlb.balancer.plugins.module_utils.best_node import run_best_node
+    try:
+        result = run_best_node(module.params)
+    except ProxLBError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
