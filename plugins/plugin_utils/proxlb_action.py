@@ -19,6 +19,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.proxlb.balancer.plugins.module_utils import config
 from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ProxLBError
 
 display = Display()
@@ -42,7 +43,7 @@ class ProxLBAction(ActionBase):
             result.update(failed=True, msg="; ".join(validation.error_messages))
             return result
         params = validation.validated_parameters
-        self._no_log_values = validation._no_log_values
+        self._no_log_values = set(validation._no_log_values) | self._resolved_secrets(params)
         try:
             result.update(self.run_engine(params))
         except ProxLBError as exc:
@@ -51,6 +52,14 @@ class ProxLBAction(ActionBase):
         if result.get("warnings"):
             result["warnings"] = [self._scrub(w) for w in result["warnings"]]
         return result
+
+    def _resolved_secrets(self, params):
+        """Secrets that come from config_file or the environment are masked like task options."""
+        try:
+            connection = config.resolve(params, self.environ())[0]
+        except ProxLBError:
+            return set()  # the run itself reports the configuration error
+        return set(config.secret_values(connection))
 
     def _scrub(self, text):
         """Last line of defence: a secret that reached a message is masked."""
