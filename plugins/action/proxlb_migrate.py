@@ -20,6 +20,4 @@ class ActionModule(ProxLBAction):
         self.progress("%d move(s): %s" % (totals["moves"], ", ".join(
             "%d %s" % (totals[s], s) for s in ("done", "already_done", "skipped", "failed", "timed_out")
             if totals[s])))
-        if not self.diff_mode:
-            result.pop("diff", None)
         return result

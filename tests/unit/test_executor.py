@@ -1,0 +1,168 @@
+"""executor: the pure parts (plan checks, dependencies, limits, staleness, live capacity) and the journal."""
+
+import json
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from ansible_collections.proxlb.balancer.plugins.module_utils import config
+from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError, PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.executor import (
+    Limits, Live, dependencies, load_plan, stale_reason, upid_fields)
+from ansible_collections.proxlb.balancer.plugins.module_utils.journal import Journal
+
+GIB = 1024 ** 3
+NODES = ["pve1", "pve2", "pve3", "pve4"]
+
+
+def plan(*moves):
+    return {"schema": "proxlb.balancer/plan/1", "fingerprint": "sha256:x",
+            "moves": [dict(zip(("step", "vmid", "source", "target"), m)) for m in moves]}
+
+
+def test_load_plan_orders_by_step_then_position():
+    moves = load_plan(plan((2, 101, "pve1", "pve2"), (1, 102, "pve2", "pve3"), (1, 103, "pve1", "pve3")))
+    assert [m["vmid"] for m in moves] == [102, 103, 101]
+
+
+@pytest.mark.parametrize("document,words", [
+    ({"schema": "proxlb.balancer/snapshot/1", "moves": []}, "schema"),
+    ({"moves": "x"}, "moves"),
+    (plan((1, 101, "pve1", "pve2"), (2, 101, "pve2", "pve3")), "twice"),
+    (plan((1, 101, "pve1", "pve1")), "both"),
+    ({"moves": [{"vmid": 101, "source": "pve1"}]}, "target"),
+])
+def test_load_plan_refuses_malformed_plans_with_the_path(document, words):
+    with pytest.raises(PlanError) as err:
+        load_plan(document)
+    assert words in str(err.value)
+
+
+move_lists = st.lists(st.tuples(st.integers(1, 4), st.sampled_from(NODES), st.sampled_from(NODES)),
+                      max_size=25).map(lambda ms: [{"step": s, "vmid": 100 + i, "source": a, "target": b}
+                                                   for i, (s, a, b) in enumerate(ms) if a != b])
+
+
+@settings(max_examples=100, deadline=None)
+@given(moves=move_lists)
+def test_a_move_depends_exactly_on_earlier_steps_leaving_its_target(moves):
+    moves = sorted(moves, key=lambda m: m["step"])
+    deps = dependencies(moves)
+    for i, move in enumerate(moves):
+        for j, other in enumerate(moves):
+            expected = other["step"] < move["step"] and other["source"] == move["target"]
+            assert (j in deps[i]) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(jobs=st.integers(1, 6), per_node=st.integers(1, 3),
+       ours=st.lists(st.tuples(st.sampled_from(NODES), st.sampled_from(NODES)), max_size=8),
+       foreign=st.lists(st.tuples(st.sampled_from(NODES), st.sampled_from(NODES + [None])), max_size=3),
+       source=st.sampled_from(NODES), target=st.sampled_from(NODES))
+def test_limits_admit_a_move_only_within_every_limit(jobs, per_node, ours, foreign, source, target):
+    limits = Limits(jobs, per_node)
+    reason = limits.blocked({"source": source, "target": target}, ours, foreign)
+    flows = ours + foreign
+    within = (len(ours) < jobs and sum(1 for s, _ in flows if s == source) < per_node
+              and sum(1 for _, t in flows if t == target) < per_node)
+    assert (reason is None) == within
+
+
+def test_sequential_when_parallel_is_off_means_one_job():
+    limits = Limits(1, 2)
+    assert limits.blocked({"source": "pve1", "target": "pve2"}, [("pve3", "pve4")]) is not None
+
+
+@pytest.mark.parametrize("live,status,words", [
+    (None, "skipped", "no longer exists"),
+    ({"node": "pve2", "lock": ""}, "already_done", None),
+    ({"node": "pve3", "lock": ""}, "skipped", "is on pve3"),
+    ({"node": "pve1", "lock": "migrate"}, "skipped", "someone else"),
+    ({"node": "pve1", "lock": "backup"}, "skipped", "backup"),
+    ({"node": "pve1"}, None, None),
+])
+def test_stale_reason(live, status, words):
+    got, reason = stale_reason({"vmid": 101, "source": "pve1", "target": "pve2"}, live)
+    assert got == status
+    if words:
+        assert words in reason
+    else:
+        assert reason is None
+
+
+def resources(node_mem):
+    out = [{"type": "node", "node": "pve1", "status": "online", "maxmem": 64 * GIB, "mem": node_mem},
+           {"type": "node", "node": "pve2", "status": "online", "maxmem": 16 * GIB, "mem": 5 * GIB,
+            "hastate": "online"}]
+    out += [{"type": "qemu", "vmid": 101, "node": "pve1", "status": "running", "mem": 8 * GIB, "maxmem": 8 * GIB},
+            {"type": "qemu", "vmid": 102, "node": "pve1", "status": "running", "mem": 4 * GIB, "maxmem": 6 * GIB},
+            {"type": "qemu", "vmid": 103, "node": "pve2", "status": "running", "mem": 4 * GIB, "maxmem": 4 * GIB}]
+    return out
+
+
+def test_live_capacity_counts_guests_where_they_are_and_guests_on_their_way():
+    behaviour = config.behaviour({"balancing": {"node_resource_reserve": {"pve2": {"memory": 2}}}})
+    live = Live(behaviour["balancing"], behaviour["proxmox_cluster"])
+    live.load(resources(20 * GIB))
+    assert live.usage("pve2", []) == 5 * GIB
+    guests = live.guests
+    assert live.fits(guests[101], "pve2", []) is None              # 5 + 8 <= 16 - 2
+    assert "pve2 memory" in live.fits(guests[101], "pve2", [102])  # 5 + 4 arriving + 8 > 14
+    # a later reading with the guest moved but PVE's node memory lagging still counts it on pve2
+    later = resources(20 * GIB)
+    later[2]["node"] = "pve2"
+    live.load(later)
+    assert live.usage("pve2", []) == 13 * GIB
+    assert live.usage("pve1", []) == 12 * GIB
+
+
+def test_live_capacity_in_assigned_mode_uses_configured_memory():
+    behaviour = config.behaviour({"balancing": {"mode": "assigned"}})
+    live = Live(behaviour["balancing"], behaviour["proxmox_cluster"])
+    live.load(resources(20 * GIB))
+    assert live.usage("pve1", []) == 14 * GIB
+    assert live.node_problem("pve2", {"pve2"}).endswith("maintenance_nodes")
+    assert live.node_problem("pve9", ()) == "node pve9 is not in the cluster"
+
+
+def test_upid_fields():
+    node, start, kind = upid_fields("UPID:pve1:000A1000:0104C058:6B04BFED:qmigrate:102:root@pam!ci:")
+    assert (node, start, kind) == ("pve1", 0x6B04BFED, "qmigrate")
+
+
+def test_journal_resume_state_survives_a_torn_line(tmp_path):
+    path = str(tmp_path / "journal.jsonl")
+    journal = Journal(path)
+    a = {"vmid": 101, "source": "pve1", "target": "pve2"}
+    b = {"vmid": 102, "source": "pve1", "target": "pve3"}
+    c = {"vmid": 103, "source": "pve2", "target": "pve3"}
+    journal.run_started("sha256:x", 3)
+    journal.intent(a)
+    journal.posted(a, "UPID:pve1:1:1:1:qmigrate:101:root@pam:")
+    journal.intent(b)
+    journal.posted(b, "UPID:pve1:2:2:2:qmigrate:102:root@pam:")
+    journal.ended(b, "done", "UPID:pve1:2:2:2:qmigrate:102:root@pam:")
+    journal.intent(c)
+    with open(path, "a") as handle:
+        handle.write('{"event": "posted", "vmid": 1')  # the controller died mid-write
+    again = Journal(path)
+    unfinished = again.unfinished()
+    assert sorted(unfinished) == [101, 103]
+    assert unfinished[101]["upid"].endswith(":101:root@pam:")
+    assert unfinished[103].get("upid") is None
+    for line in open(path).read().splitlines()[:-1]:
+        record = json.loads(line)
+        assert not set(record) & {"api_token_secret", "api_password", "api_host"}
+
+
+def test_journal_timeout_stays_unfinished_and_a_bad_middle_line_is_an_error(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    journal = Journal(str(path))
+    move = {"vmid": 101, "source": "pve1", "target": "pve2"}
+    journal.posted(move, "UPID:pve1:1:1:1:qmigrate:101:root@pam:")
+    journal.ended(move, "timed_out", "UPID:pve1:1:1:1:qmigrate:101:root@pam:")
+    assert list(Journal(str(path)).unfinished()) == [101]
+    path.write_text("garbage\n" + path.read_text())
+    with pytest.raises(ConfigError) as err:
+        Journal(str(path))
+    assert "line 1" in str(err.value)
