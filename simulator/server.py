@@ -103,6 +103,14 @@ class Handler(BaseHTTPRequestHandler):
         self.dispatch("OPTIONS")
 
     # ------------------------------------------------------------------------------------------ answers
+    def send_error(self, code, message=None, explain=None):
+        # http.server's own refusals (request line too long, bad request syntax) in PVE's shape, not HTML
+        self.close_connection = True
+        try:
+            self.send_error_pve(PveError(code, message or self.responses.get(code, ("error",))[0]))
+        except Exception:
+            pass
+
     def send_json(self, status, body, reason=None, headers=None):
         self.send_response(status, reason)
         self.send_header("Content-Type", "application/json;charset=UTF-8")
@@ -111,6 +119,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Pragma", "no-cache")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -156,6 +166,13 @@ class Handler(BaseHTTPRequestHandler):
             raise PveError(400, "bad Content-Length")
         if length < 0 or length > MAX_BODY:
             self.close_connection = True
+            if 0 < length <= 256 * MAX_BODY:
+                # drain it, so the client reads our answer instead of a reset connection
+                while length > 0:
+                    chunk = self.rfile.read(min(length, MAX_BODY))
+                    if not chunk:
+                        break
+                    length -= len(chunk)
             raise PveError(413, "request too large")
         return self.rfile.read(length)
 
@@ -254,6 +271,8 @@ class SimulatorServer(ThreadingHTTPServer):
 
     def get_request(self):
         sock, addr = self.socket.accept()
+        # headers and body leave in separate writes: without NODELAY each answer waits for a delayed ACK
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # handshake lazily in the handler thread
         return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
 
