@@ -18,6 +18,7 @@ import re
 
 from ansible_collections.proxlb.balancer.plugins.module_utils import snapshot as snapshot_schema
 from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ApiError, PermissionDenied
+from ansible_collections.proxlb.balancer.plugins.module_utils.maintenance_marker import parse as parse_marker
 
 _DISK_KEY = re.compile(r"^(scsi|virtio|sata|ide|efidisk|tpmstate|unused|mp)\d+$|^rootfs$")
 _DEVICE_KEY = re.compile(r"^(hostpci|usb|serial|parallel|virtiofs|dev)\d+$|^ivshmem$")
@@ -178,6 +179,7 @@ class Collector(object):
             "name": cluster_entry.get("name", ""),
             "quorate": bool(cluster_entry.get("quorate", 1)),
             "crs": parse_crs(options.get("crs", "") if isinstance(options, dict) else ""),
+            "maintenance_nodes": parse_marker(options.get("description", "") if isinstance(options, dict) else ""),
         }
         return snapshot_schema.new(cluster, nodes, guests, storages=storages, **ha)
 

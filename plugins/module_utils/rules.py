@@ -249,6 +249,11 @@ class _Builder(object):
         evacuate = self._known_nodes(self.options.get("evacuate_nodes") or [], "evacuate_nodes")
         if evacuate:
             self.add("option:evacuate_nodes", "maintenance", True, [], evacuate, "evacuate_nodes")
+        marked = self._known_nodes(self.snapshot.get("cluster", {}).get("maintenance_nodes") or [],
+                                   "datacenter notes maintenance marker")
+        if marked:
+            self.add("cluster:maintenance", "maintenance", True, [], marked,
+                     "maintenance marker in the datacenter notes (maintenance role)")
         in_ha = [n for n in sorted(self.nodes) if self.nodes[n].get("hastate") == "maintenance"]
         if in_ha:
             self.add("ha:maintenance", "maintenance", True, [], in_ha, "PVE HA node maintenance (hastate)")
