@@ -275,9 +275,9 @@ class _Planner(object):
                     return "precondition: %s" % self._asked[key]
         return None
 
-    def budget_left(self):
+    def budget_left(self, needed=1):
         limit = self.balancing.get("max_migrations")
-        return limit is None or len(self.moves) < int(limit)
+        return limit is None or len(self.moves) + needed <= int(limit)
 
     def move(self, vmids, target, reason, gain=None):
         """Record moving ``vmids`` (those not on ``target``) there; returns the moves made."""
@@ -370,11 +370,14 @@ class _Planner(object):
             text = needing[0][1][1]
             if len(bundle) > 1 and len(self._movable_members(bundle)) == len(bundle):
                 target, _r = self.best_target(list(bundle))
-                if target:
+                if target and self.budget_left(sum(1 for v in bundle if self.node_of(v) != target)):
                     self.move(list(bundle), target, "%s (affinity %s moves along)"
                               % (text, self.affinity_name.get(bundle, "group")))
                     continue
             for vmid in movable:
+                if not self.budget_left():
+                    self.fail(needing[0][1][0], [vmid], "balancing.max_migrations reached")
+                    continue
                 rule, text = self._misplaced(vmid)
                 target, reasons = self.best_target([vmid])
                 if target:
@@ -437,10 +440,10 @@ class _Planner(object):
             done = False
             reasons = {}
             for node in ranked:
-                if not self.budget_left():
-                    reasons = {"": "balancing.max_migrations reached"}
-                    break
                 moving = [v for v in bundle if self.node_of(v) != node]
+                if not self.budget_left(len(moving)):
+                    reasons[node] = "balancing.max_migrations reached"
+                    continue
                 why = self.refusal(moving, node)
                 if why:
                     reasons[node] = why
@@ -511,7 +514,7 @@ class _Planner(object):
         gap = self.composite(source) - self.composite(target)
         after = gap - self._composite_delta(bundle, source) - self._composite_delta(bundle, target)
         gain = gap - abs(after)
-        if gain < margin or not self._prefers(bundle, target):
+        if gain < margin or not self._prefers(bundle, target) or not self.budget_left(len(bundle)):
             return False
         if self.refusal(list(bundle), target):
             return False
