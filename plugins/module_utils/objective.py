@@ -94,11 +94,6 @@ def on_nodes(placement, nodes):
     return sorted(v for v, n in placement.items() if n in nodes)
 
 
-def rank(violation_count, drain_count, balance, cost):
-    """The lexicographic objective as a sortable tuple: smaller is better."""
-    return (violation_count, drain_count, round(balance, 6), cost)
-
-
 def water_level(loads, caps, fixed):
     """The common fill fraction w if movable load were liquid: sum(max(fixed_i, w * cap_i)) = total."""
     total = float(sum(loads))
