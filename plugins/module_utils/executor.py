@@ -120,7 +120,8 @@ def stale_reason(move, guest):
     if guest is None:
         return "skipped", "guest %d no longer exists" % move["vmid"]
     lock = guest.get("lock") or ""
-    if guest.get("node") == move["target"] and not lock:
+    if guest.get("node") == move["target"]:
+        # placement is what the plan asked for; a lock there (a finishing migration, a backup) changes nothing
         return "already_done", None
     if guest.get("node") != move["source"]:
         return "skipped", "stale plan: guest is on %s, the plan expected %s" % (guest.get("node"), move["source"])
@@ -297,7 +298,14 @@ class Executor(object):
         """Read the cluster, adopt migrations a previous run left running, sort out moves already done.
 
         Returns [(vmid, reason)] of stale moves (not on their source any more, or locked by someone)."""
-        self.refresh()
+        for attempt in range(_READ_ATTEMPTS):
+            try:
+                self.refresh()
+                break
+            except ApiError:
+                if attempt + 1 == _READ_ATTEMPTS:
+                    raise
+                self.sleep(float(self.settings["poll_interval"]))
         unfinished = self.journal.unfinished() if not self.check_mode else {}
         stale = []
         for move in self.state:
@@ -532,7 +540,7 @@ class Executor(object):
             return
         for move in list(self.inflight):
             guest = self.live.guests.get(move["vmid"]) or {}
-            arrived = guest.get("node") == move["target"] and not guest.get("lock")
+            arrived = guest.get("node") == move["target"]
             if move["phase"] == "verify":
                 move["verify"] += 1
                 if arrived:
@@ -547,7 +555,7 @@ class Executor(object):
                     move["upid"], move["phase"] = real, "task"
                     self.journal.posted(move, real)
                     continue
-                if arrived:
+                if arrived and not guest.get("lock"):
                     self.finish(move, "done")
                     continue
             self._check_overdue(move)

@@ -76,6 +76,7 @@ def test_sequential_when_parallel_is_off_means_one_job():
 @pytest.mark.parametrize("live,status,words", [
     (None, "skipped", "no longer exists"),
     ({"node": "pve2", "lock": ""}, "already_done", None),
+    ({"node": "pve2", "lock": "migrate"}, "already_done", None),
     ({"node": "pve3", "lock": ""}, "skipped", "is on pve3"),
     ({"node": "pve1", "lock": "migrate"}, "skipped", "someone else"),
     ({"node": "pve1", "lock": "backup"}, "skipped", "backup"),
