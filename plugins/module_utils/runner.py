@@ -11,7 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import config
+from ansible_collections.proxlb.balancer.plugins.module_utils import config, permissions
+from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ApiError, PermissionDenied
 from ansible_collections.proxlb.balancer.plugins.module_utils.client import ProxmoxClient
 from ansible_collections.proxlb.balancer.plugins.module_utils.collect import collect_snapshot
 
@@ -43,11 +44,21 @@ def node_summary(snapshot):
     return summary
 
 
-def connect(params, environ=None):
-    """Resolve the options and open the API; returns (client, behaviour, warnings)."""
+def connect(params, environ=None, actions=("read",)):
+    """Resolve the options, open the API and check the privileges ``actions`` need before anything else.
+
+    Returns (client, behaviour, warnings)."""
     connection, behaviour, warnings = config.resolve(params, environ)
     client = ProxmoxClient(connection).connect()
-    return client, behaviour, list(warnings)
+    warnings = list(warnings)
+    try:
+        permissions.preflight(client, behaviour, list(actions))
+    except PermissionDenied:
+        raise
+    except ApiError as exc:
+        # PVE always answers /access/permissions; an API that does not is told, not fatal
+        warnings.append("permission preflight skipped: %s" % exc)
+    return client, behaviour, warnings
 
 
 def host_warnings(client):
