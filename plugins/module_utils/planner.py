@@ -57,6 +57,7 @@ class _Planner(object):
             warnings.append("balancing.mode psi: pressure triggers are not implemented yet; balancing on used load")
         self.weight = objective.weights(self.balancing)
         self.primary = max(range(3), key=lambda i: (self.weight[i], -i))
+        self.weighted = [(i, w) for i, w in enumerate(self.weight) if w]
         self.nodes = dict((n["node"], n) for n in snapshot["nodes"])
         self.guests = dict((g["vmid"], g) for g in snapshot["guests"])
         self.loads = LoadModel(snapshot, self.balancing)
@@ -217,16 +218,20 @@ class _Planner(object):
         return self.loads.node_of
 
     def composite(self, node):
-        p = self.loads.percents(node)
-        w = self.weight
-        return p[0] * w[0] + p[1] * w[1] + p[2] * w[2]
+        load, cap = self.loads.load[node], self.loads.capacity[node]
+        return sum(w * 100.0 * load[i] / cap[i] for i, w in self.weighted)
 
     def spread(self):
         percents = dict((n, self.loads.percents(n)) for n in self.targets)
         return objective.spreads(percents, self.targets)
 
     def wspread(self):
-        return objective.weighted_spread(self.spread(), self.weight)
+        total = 0.0
+        load, cap = self.loads.load, self.loads.capacity
+        for i, w in self.weighted:
+            column = [load[n][i] / cap[n][i] for n in self.targets]
+            total += w * 100.0 * (max(column) - min(column)) if column else 0.0
+        return total
 
     def _mean_composite(self):
         """The weighted load every target would carry if load were liquid (capacity-weighted mean)."""
@@ -239,12 +244,9 @@ class _Planner(object):
         return total
 
     def _composite_delta(self, vmids, node):
-        total = 0.0
-        for vmid in vmids:
-            for i in range(3):
-                if self.weight[i]:
-                    total += self.weight[i] * self.loads.delta_pct(vmid, node, i)
-        return total
+        cap = self.loads.capacity[node]
+        guest = self.loads.guest
+        return sum(w * 100.0 * sum(guest[v][i] for v in vmids) / cap[i] for i, w in self.weighted)
 
     # ---- the filter: why a node cannot take guests ------------------------------------------------
     def refusal(self, vmids, target):
