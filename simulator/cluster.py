@@ -352,7 +352,8 @@ class Cluster(object):
         """Refusals PVE makes inside the worker: the POST succeeds, the task ends 'migration aborted'."""
         aborted = "migration aborted"
         if not self.is_online(target):
-            return (aborted, "ERROR: migration aborted: Can't connect to destination address using public key")
+            return (aborted, "ERROR: migration aborted: ssh: connect to host %s port 22: No route to host "
+                    "(node '%s' is offline)" % (target, target))
         if guest["type"] == "qemu":
             if guest["local_resources"] and not (params.get("force") and not running):
                 return (aborted, "ERROR: migration aborted: can't migrate VM which uses local devices: %s"
