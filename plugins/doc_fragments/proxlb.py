@@ -96,6 +96,40 @@ notes:
   - Secrets are never written to results, snapshots, plans or journals.
 """
 
+    # The planning knobs of the modules that plan (proxlb_plan, proxlb_migrate, proxlb_maintenance).
+    PLANNING = r"""
+options:
+  level:
+    description:
+      - Aggressiveness as VMware DRS: V(1) makes only mandatory moves (rules, maintenance), V(5) balances
+        tightest. Sets C(balancing.balanciness), C(balancing.margin) and C(balancing.max_migrations) unless
+        given explicitly; the table is in the collection's C(docs/levels.md).
+    type: int
+    choices: [1, 2, 3, 4, 5]
+  window:
+    description:
+      - Balance on averaged load instead of the last sample, from PVE's rrddata, for example C(hour) or
+        C({timeframe: day, cf: MAX}). One extra API call per node and per running guest.
+    type: raw
+  cooldown:
+    description:
+      - A guest migrated within this time (cluster task history), for example C(6h), is not moved again by
+        balancing; rules and maintenance still move it. Prevents oscillation.
+    type: raw
+  ha_guests:
+    description:
+      - With PVE 9.2 CRS auto-rebalance on, V(skip) leaves HA-managed guests to it (the plan lists them as
+        skipped); V(include) plans them too.
+    type: str
+    choices: [skip, include]
+    default: skip
+  psi_max_moves:
+    description:
+      - With C(balancing.mode=psi), at most this many guests are moved off pressured nodes per run.
+    type: int
+    default: 1
+"""
+
     ACTIONGROUP_PROXLB = r"""
 options: {}
 attributes:

@@ -32,6 +32,15 @@ BEHAVIOUR_SPEC = dict(
     service=dict(type="dict"),
 )
 
+# Plan knobs beside the behaviour sections, for every module that plans (plan, migrate, maintenance).
+PLAN_SPEC = dict(
+    level=dict(type="int", choices=[1, 2, 3, 4, 5]),
+    window=dict(type="raw"),
+    cooldown=dict(type="raw"),
+    ha_guests=dict(type="str", choices=["skip", "include"], default="skip"),
+    psi_max_moves=dict(type="int", default=1),
+)
+
 
 def common_argument_spec(**extra):
     """Connection and behaviour options plus a module's own."""

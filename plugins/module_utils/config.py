@@ -19,6 +19,7 @@ import copy
 import difflib
 import os
 
+from ansible_collections.proxlb.balancer.plugins.module_utils import levels
 from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError
 
 try:
@@ -582,6 +583,8 @@ def resolve(params, environ=None):
         warnings.extend(notes)
         merged[section] = dict(file_behaviour.get(section) or {})
         merged[section].update(task_values)
+    # a DRS-like level sets balanciness, margin and budget beneath what the user gave explicitly
+    merged["balancing"] = levels.apply_level(merged["balancing"], params.get("level"))
     options, notes = validate_behaviour(merged)
     warnings.extend(notes)
     return connection, options, warnings

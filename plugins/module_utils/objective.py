@@ -98,7 +98,7 @@ def water_level(loads, caps, fixed):
     """The common fill fraction w if movable load were liquid: sum(max(fixed_i, w * cap_i)) = total."""
     total = float(sum(loads))
     lo, hi = 0.0, max(max(l / c for l, c in zip(loads, caps)), 0.0) + 1e-9
-    for _ in range(60):
+    for _step in range(60):
         mid = (lo + hi) / 2
         if sum(max(f, mid * c) for f, c in zip(fixed, caps)) > total:
             hi = mid
@@ -130,7 +130,7 @@ def fluid_band(loads, caps, fixed, width):
     lo = max(floor, min(l / c for l, c in zip(loads, caps)) - width)
     hi = max(lo, max(l / c for l, c in zip(loads, caps)))
     # excess falls and deficit rises with ``low``: the best band is where they cross
-    for _ in range(60):
+    for _step in range(60):
         mid = (lo + hi) / 2
         if excess(mid) > deficit(mid):
             lo = mid

@@ -17,7 +17,7 @@ __metaclass__ = type
 import bisect
 import copy
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import objective
+from ansible_collections.proxlb.balancer.plugins.module_utils import history, objective, pressure
 from ansible_collections.proxlb.balancer.plugins.module_utils.capacity import Capacity, assign_steps
 from ansible_collections.proxlb.balancer.plugins.module_utils.config import behaviour
 from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError, PlanError
@@ -27,7 +27,8 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import no
 
 SCHEMA = "proxlb.balancer/plan/1"
 MODES = ("balance", "enforce", "evacuate")
-BEHAVIOUR_KEYS = ("mode", "evacuate_nodes", "proxmox_cluster", "balancing", "service")
+BEHAVIOUR_KEYS = ("mode", "evacuate_nodes", "level", "window", "cooldown", "ha_guests", "psi_max_moves",
+                  "proxmox_cluster", "balancing", "service")
 # how many best-matching guests one node offers before the band phase gives up on it
 CANDIDATES_PER_NODE = 40
 LOCAL_TARGETS = 4
@@ -53,8 +54,6 @@ class _Planner(object):
         self.mode = options["mode"]
         if self.mode not in MODES:
             raise ConfigError("mode: must be one of %s, got %r" % (", ".join(MODES), self.mode))
-        if self.balancing.get("mode") == "psi":
-            warnings.append("balancing.mode psi: pressure triggers are not implemented yet; balancing on used load")
         self.weight = objective.weights(self.balancing)
         self.primary = max(range(3), key=lambda i: (self.weight[i], -i))
         self.weighted = [(i, w) for i, w in enumerate(self.weight) if w]
@@ -209,6 +208,8 @@ class _Planner(object):
             reason = immovable_reason(self.guests[vmid], self.balancing, ignored, self.unusable)
             if reason:
                 self.fixed[vmid] = reason
+        # held back from balancing only (cooldown, HA guests left to PVE's CRS); rules still move them
+        self.held = history.held_guests(self.snapshot, self.options)
 
     # ---- state -----------------------------------------------------------------------------------
     def node_of(self, vmid):
@@ -475,7 +476,8 @@ class _Planner(object):
             node = self.node_of(bundle[0])
             if node not in self.target_set:
                 continue
-            if any(v in self.fixed or v in self.moved or self.node_of(v) != node for v in bundle):
+            if any(v in self.fixed or v in self.moved or v in self.held or self.node_of(v) != node
+                   for v in bundle):
                 continue
             out.append(bundle)
         return out
@@ -506,10 +508,32 @@ class _Planner(object):
         return True
 
     def balance(self):
+        if self.balancing.get("mode") == "psi":
+            self.relieve_pressure()
+            return
         if not self.should_balance():
             return
         self.band_phase()
         self.local_phase()
+
+    def relieve_pressure(self):
+        """psi is a trigger, not a balance: move at most psi_max_moves guests off pressured nodes (or
+        pressured guests elsewhere) to the node the normal objective picks; pressure cannot be predicted
+        after a move, so it never plans more than that."""
+        if self.mode != "balance" or not self.balancing.get("enable", True):
+            return
+        trigger = pressure.psi_candidates(self.snapshot, self.options, dict(self.fixed, **self.held))
+        choices = [n for n in self.targets if n not in trigger["nodes"]]
+        made = 0
+        for vmid, reason in trigger["candidates"]:
+            if made >= trigger["max_moves"] or not self.budget_left():
+                break
+            if vmid in self.moved:
+                continue
+            target, _reasons = self.best_target([vmid], choices)
+            if target:
+                self.move([vmid], target, reason)
+                made += 1
 
     def _try_balance_move(self, bundle, target, margin):
         source = self.node_of(bundle[0])
@@ -701,6 +725,8 @@ class _Planner(object):
         metrics_after["memory_moved"] = int(sum(self.loads.guest[m["vmid"]][0] for m in moves))
         metrics_after["cost"] = int(sum(m["cost"] for m in moves))
         skipped = [{"vmid": v, "reason": self.fixed[v]} for v in sorted(self.fixed)]
+        skipped.extend({"vmid": v, "reason": self.held[v]} for v in sorted(self.held)
+                       if v not in self.moved and v not in self.fixed)
         skipped.extend({"vmid": v, "reason": self.stuck[v]} for v in sorted(self.stuck))
         for vmid in sorted(self.refused):
             if vmid not in self.moved and vmid not in self.fixed:

@@ -17,6 +17,8 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.client import Prox
 from ansible_collections.proxlb.balancer.plugins.module_utils.collect import collect_snapshot
 
 GIB = 1024.0 ** 3
+# plan options beside the behaviour sections (see docs/levels.md and docs/best-node.md)
+PLAN_KNOBS = ("level", "window", "cooldown", "ha_guests", "psi_max_moves")
 
 
 def _pct(used, total):
@@ -108,13 +110,20 @@ def snapshot_for(params, environ=None):
         return snapshot_schema.load(given), behaviour, list(warnings), None
     client, behaviour, warnings = connect(params, environ)
     snapshot, collect_warnings = collect_snapshot(client, guest_config=params.get("guest_config", False))
-    return snapshot, behaviour, warnings + host_warnings(client) + collect_warnings, client
+    warnings += host_warnings(client) + collect_warnings
+    if params.get("window") or params.get("cooldown"):
+        from ansible_collections.proxlb.balancer.plugins.module_utils.history import collect_history
+        warnings += collect_history(client, snapshot, params.get("window"), params.get("cooldown"))
+    return snapshot, behaviour, warnings, client
 
 
 def plan_options(params, behaviour):
     options = dict(behaviour)
     options["mode"] = params.get("mode") or "balance"
     options["evacuate_nodes"] = list(params.get("evacuate_nodes") or [])
+    for key in PLAN_KNOBS:
+        if params.get(key) is not None:
+            options[key] = params[key]
     return options
 
 

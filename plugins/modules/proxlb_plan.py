@@ -55,6 +55,7 @@ options:
     default: false
 extends_documentation_fragment:
   - proxlb.balancer.proxlb
+  - proxlb.balancer.proxlb.planning
   - proxlb.balancer.proxlb.actiongroup_proxlb
   - proxlb.balancer.proxlb.attributes_read_only
 """
@@ -130,7 +131,7 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import common_argument_spec
+from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import PLAN_SPEC, common_argument_spec
 from ansible_collections.proxlb.balancer.plugins.module_utils.client import HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR
 from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ProxLBError
 
@@ -145,6 +146,7 @@ def argument_spec():
         snapshot_file=dict(type="path"),
         plan_file=dict(type="path"),
         guest_config=dict(type="bool", default=False),
+        **PLAN_SPEC
     )
 
 

@@ -2,6 +2,8 @@
 
 import pytest
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.errors import PlanError
+
 from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError
 from ansible_collections.proxlb.balancer.plugins.module_utils.planner import plan
 from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import normalize
@@ -51,9 +53,39 @@ def test_evacuate_needs_nodes():
         plan(_snap(), {"mode": "evacuate"}, rules=[])
 
 
-def test_psi_warns_and_balances_as_used():
-    result = plan(_snap(), {"balancing": {"mode": "psi", "balanciness": 5}}, rules=[])
-    assert any("psi" in w for w in result["warnings"]) and result["moves"]
+def _psi_case(name):
+    import json
+    import pathlib
+    doc = json.loads((pathlib.Path(__file__).resolve().parents[1] / "scenarios" / name).read_text())
+    return doc["snapshot"], doc["options"]
+
+
+def test_psi_moves_at_most_one_guest_off_the_pressured_node():
+    snapshot, options = _psi_case("psi_one_pressured_node.json")
+    result = plan(snapshot, options)
+    assert len(result["moves"]) == 1
+    move = result["moves"][0]
+    assert move["source"] == "pve1" and move["target"] != "pve1"
+    assert move["reason"].startswith("psi:")
+    assert len(plan(snapshot, dict(options, psi_max_moves=2))["moves"]) == 2
+
+
+def test_psi_on_pve8_is_a_clear_error():
+    snapshot, options = _psi_case("psi_pve8.json")
+    with pytest.raises(PlanError, match="needs Proxmox VE 9"):
+        plan(snapshot, options)
+
+
+def test_cooldown_keeps_a_just_moved_guest_in_place():
+    snap = _snap()
+    free = plan(snap, {"balancing": {"balanciness": 5}}, rules=[])
+    assert free["moves"]
+    held_vmid = free["moves"][0]["vmid"]
+    import time
+    snap["recent_migrations"] = [{"vmid": held_vmid, "node": "n1", "endtime": int(time.time()) - 60}]
+    held = plan(snap, {"balancing": {"balanciness": 5}, "cooldown": "1h"}, rules=[])
+    assert held_vmid not in [m["vmid"] for m in held["moves"]]
+    assert any(s["vmid"] == held_vmid and "cooldown" in s["reason"] for s in held["skipped"])
 
 
 @pytest.mark.parametrize("extra,reason", [
@@ -83,3 +115,15 @@ def test_precondition_refusal_excludes_target_and_is_recorded():
 def test_unknown_mode_is_a_config_error():
     with pytest.raises(ConfigError):
         plan(_snap(), {"mode": "chaos"}, rules=[])
+
+
+def test_ha_guests_are_left_to_pve_auto_rebalance():
+    snap = _snap()
+    snap["cluster"]["crs"] = {"ha": "dynamic", "auto_rebalance": True}
+    for guest in snap["guests"]:
+        guest["hastate"] = "started"
+    result = plan(snap, {"balancing": {"balanciness": 5}}, rules=[])
+    assert result["moves"] == []
+    assert all("auto" in s["reason"].lower() or "crs" in s["reason"].lower() for s in result["skipped"])
+    included = plan(snap, {"balancing": {"balanciness": 5}, "ha_guests": "include"}, rules=[])
+    assert included["moves"]
