@@ -7,7 +7,7 @@ as a ';'-joined string, keys that PVE omits when empty omitted here too.
 import json
 import time
 
-from simulator import guestconfig
+from simulator import guestconfig, rrd
 from simulator.params import version_tuple
 from simulator.pveerror import PveError, param_error
 
@@ -22,7 +22,7 @@ class Raw(object):
 
 
 class Route(object):
-    def __init__(self, method, template, handler, proxied=False, min_version=None, max_version=None):
+    def __init__(self, method, template, handler, proxied=False, min_version=None, max_version=None, perm=None):
         self.method = method
         self.template = template
         self.parts = template.strip("/").split("/")
@@ -30,6 +30,7 @@ class Route(object):
         self.proxied = proxied          # answered by the node in the path (fails when that node is offline)
         self.min_version = min_version  # the endpoint exists from this PVE version on
         self.max_version = max_version  # ... up to (excluding) this one
+        self.perm = perm                # (ACL path template, privilege) checked before the handler
 
 
 class Request(object):
@@ -41,6 +42,35 @@ class Request(object):
         self.user = user
         self.route = route
         self.vars = vars or {}
+
+    def can(self, paths, privilege):
+        return self.cluster.acl.has(self.user, paths, privilege)
+
+    def can_guest(self, guest, privilege="VM.Audit"):
+        return self.can(guest_paths(guest), privilege)
+
+
+def guest_paths(guest):
+    """ACL paths that reach a guest: /vms/<vmid> and its pool."""
+    paths = ["/vms/%d" % guest["vmid"]]
+    if guest.get("pool"):
+        paths.append("/pool/%s" % guest["pool"])
+    return paths
+
+
+def check_permission(req):
+    """PVE's ``check => ['perm', path, [priv]]``: 403 'Permission check failed (path, priv)'."""
+    if not req.route.perm:
+        return
+    template, privilege = req.route.perm
+    path = template.format(**dict((k, v) for k, v in req.params.items()))
+    paths = [path]
+    if path.startswith("/vms/"):
+        guest = req.cluster.guests.get(int(req.params["vmid"]))
+        if guest is not None:
+            paths = guest_paths(guest)
+    if not req.can(paths, privilege):
+        raise PveError(403, "Permission check failed (%s, %s)" % (path, privilege))
 
 
 ROUTES = []
@@ -176,7 +206,7 @@ def get_node_version(req):
     return {"version": version, "release": _release(version), "repoid": _repoid(version)}
 
 
-@route("GET", "/cluster/status")
+@route("GET", "/cluster/status", perm=("/", "Sys.Audit"))
 def get_cluster_status(req):
     c = req.cluster
     out = [{"type": "cluster", "id": "cluster", "name": c.cluster["name"], "nodes": len(c.nodes),
@@ -191,6 +221,8 @@ def get_cluster_status(req):
 def get_cluster_resources(req):
     c = req.cluster
     kind = req.params.get("type")
+    if not c.acl.unrestricted(req.user):
+        return _visible_resources(req, kind)
     key = ("resources", kind)
     if key not in c.cache:
         pve9 = _cluster_pve9(c)
@@ -207,7 +239,24 @@ def get_cluster_resources(req):
     return c.cache[key]
 
 
-@route("GET", "/cluster/options")
+def _visible_resources(req, kind):
+    """What a restricted credential sees: nodes with Sys.Audit, guests with VM.Audit, storages with
+    Datastore.Audit, pools with Pool.Audit (a privsep token without ACL sees nothing)."""
+    c = req.cluster
+    pve9 = _cluster_pve9(c)
+    out = []
+    if kind in (None, "node"):
+        out += [node_entry(c, c.nodes[n], True) for n in c.node_order if req.can(["/nodes/" + n], "Sys.Audit")]
+    if kind in (None, "vm"):
+        out += [guest_entry(c, c.guests[v], pve9) for v in sorted(c.guests) if req.can_guest(c.guests[v])]
+    if kind in (None, "storage"):
+        out += [storage_entry(s) for s in c.storages if req.can(["/storage/" + s["storage"]], "Datastore.Audit")]
+    if kind is None:
+        out += [pool_entry(c, p) for p in c.pools if req.can(["/pool/" + p["poolid"]], "Pool.Audit")]
+    return out
+
+
+@route("GET", "/cluster/options", perm=("/", "Sys.Audit"))
 def get_cluster_options(req):
     c = req.cluster
     crs = c.cluster.get("crs") or {}
@@ -221,7 +270,73 @@ def get_cluster_options(req):
     options = {"crs": ",".join(parts), "keyboard": "en-us", "migration": {"type": "secure"}}
     if "max_workers" in c.cluster:
         options["max_workers"] = c.cluster["max_workers"]
+    if c.cluster.get("description"):
+        options["description"] = c.cluster["description"]
     return options
+
+
+@route("PUT", "/cluster/options", perm=("/", "Sys.Modify"))
+def put_cluster_options(req):
+    # only the datacenter notes: tools keep markers there (the maintenance marker does)
+    c = req.cluster
+    for key in [d for d in (req.params.get("delete") or "").replace(";", ",").split(",") if d]:
+        if key != "description":
+            raise param_error({"delete": "this simulator can only delete 'description'"})
+        c.cluster.pop("description", None)
+    if "description" in req.params:
+        c.cluster["description"] = req.params["description"]
+    c.changed()
+    return None
+
+
+@route("GET", "/storage")
+def get_storage_config(req):
+    c = req.cluster
+    seen = {}
+    for s in c.storages:
+        entry = seen.setdefault(s["storage"], {"storage": s["storage"], "type": s["type"], "content": s["content"],
+                                               "shared": b(s["shared"]), "nodes": [], "digest": "0" * 40})
+        entry["nodes"].append(s["node"])
+    out = []
+    for name in sorted(seen):
+        entry = seen[name]
+        if req.params.get("type") and entry["type"] != req.params["type"]:
+            continue
+        if not req.can(["/storage/" + name], "Datastore.Audit"):
+            continue
+        if set(entry["nodes"]) == set(c.nodes):
+            del entry["nodes"]
+        else:
+            entry["nodes"] = ",".join(entry["nodes"])
+        out.append(entry)
+    return out
+
+
+@route("GET", "/access/permissions")
+def get_permissions(req):
+    userid = req.params.get("userid")
+    own = not userid or userid == req.user or userid.startswith(req.user + "!")  # a user may dump its tokens
+    if not own:
+        if not req.can(["/access"], "Sys.Audit"):
+            raise PveError(403, "Permission check failed (/access, Sys.Audit)")
+    return req.cluster.acl.dump(userid or req.user, req.params.get("path"))
+
+
+@route("GET", "/nodes/{node}/rrddata", perm=("/nodes/{node}", "Sys.Audit"))
+def get_node_rrd(req):
+    c = req.cluster
+    node = c.nodes[req.vars["node"]]
+    pve9 = version_tuple(node["pve_version"]) >= (9, 0)
+    return rrd.rows(node, True, c.now(), req.params["timeframe"], req.params.get("cf", "AVERAGE"), pve9)
+
+
+def _guest_rrd(kind):
+    def handler(req):
+        c = req.cluster
+        guest = _guest(req, kind)
+        pve9 = version_tuple(c.node_version(guest["node"])) >= (9, 0)
+        return rrd.rows(guest, False, c.now(), req.params["timeframe"], req.params.get("cf", "AVERAGE"), pve9)
+    return handler
 
 
 @route("GET", "/nodes")
@@ -236,7 +351,7 @@ def get_nodes(req):
     return out
 
 
-@route("GET", "/nodes/{node}/status", proxied=True)
+@route("GET", "/nodes/{node}/status", proxied=True, perm=("/nodes/{node}", "Sys.Audit"))
 def get_node_status(req):
     node = req.cluster.nodes[req.vars["node"]]
     version = node["pve_version"]
@@ -263,7 +378,7 @@ def get_node_status(req):
     }
 
 
-@route("POST", "/nodes/{node}/status", proxied=True)
+@route("POST", "/nodes/{node}/status", proxied=True, perm=("/nodes/{node}", "Sys.PowerMgmt"))
 def post_node_status(req):
     # both reboot and shutdown take the node away; reboot brings it back after reboot_seconds
     seconds = None if req.params["command"] == "reboot" else 10 ** 9
@@ -307,7 +422,7 @@ def _guest_list_entry(c, guest):
 def _guests_on(req, kind):
     c = req.cluster
     return [_guest_list_entry(c, g) for v, g in sorted(c.guests.items())
-            if g["node"] == req.vars["node"] and g["type"] == kind]
+            if g["node"] == req.vars["node"] and g["type"] == kind and req.can_guest(g)]
 
 
 @route("GET", "/nodes/{node}/qemu", proxied=True)
@@ -408,12 +523,16 @@ def _migrate_post(kind):
 
 for _kind in ("qemu", "lxc"):
     _base = "/nodes/{node}/%s/{vmid}" % _kind
-    ROUTES.append(Route("GET", _base + "/config", _config(_kind), proxied=True))
-    ROUTES.append(Route("PUT", _base + "/config", _put_config(_kind), proxied=True))
-    ROUTES.append(Route("GET", _base + "/status/current", _status_current(_kind), proxied=True))
+    ROUTES.append(Route("GET", _base + "/config", _config(_kind), proxied=True, perm=("/vms/{vmid}", "VM.Audit")))
+    ROUTES.append(Route("PUT", _base + "/config", _put_config(_kind), proxied=True,
+                        perm=("/vms/{vmid}", "VM.Config.Options")))
+    ROUTES.append(Route("GET", _base + "/status/current", _status_current(_kind), proxied=True,
+                        perm=("/vms/{vmid}", "VM.Audit")))
     ROUTES.append(Route("GET", _base + "/migrate", _migrate_get(_kind), proxied=True,
-                        min_version="9.0" if _kind == "lxc" else None))
-    ROUTES.append(Route("POST", _base + "/migrate", _migrate_post(_kind), proxied=True))
+                        min_version="9.0" if _kind == "lxc" else None, perm=("/vms/{vmid}", "VM.Migrate")))
+    ROUTES.append(Route("POST", _base + "/migrate", _migrate_post(_kind), proxied=True,
+                        perm=("/vms/{vmid}", "VM.Migrate")))
+    ROUTES.append(Route("GET", _base + "/rrddata", _guest_rrd(_kind), proxied=True, perm=("/vms/{vmid}", "VM.Audit")))
 
 
 @route("GET", "/nodes/{node}/storage", proxied=True)
@@ -422,7 +541,7 @@ def get_node_storage(req):
     node = req.vars["node"]
     out = []
     for s in c.storages:
-        if s["node"] != node:
+        if s["node"] != node or not req.can(["/storage/" + s["storage"]], "Datastore.Audit"):
             continue
         if req.params.get("storage") and s["storage"] != req.params["storage"]:
             continue
@@ -463,9 +582,10 @@ def get_node_tasks(req):
     c = req.cluster
     p = req.params
     source = p.get("source", "archive")
+    auditor = req.can(["/nodes/" + req.vars["node"]], "Sys.Audit")
     items = []
     for task in sorted(c.tasks, key=lambda t: (-t.started, t.upid)):
-        if task.node != req.vars["node"]:
+        if task.node != req.vars["node"] or not (auditor or _owns(req, task)):
             continue
         running = task.status == "running"
         if (source == "archive" and running) or (source == "active" and not running):
@@ -490,9 +610,20 @@ def get_node_tasks(req):
     return {"__total__": len(items), "data": items[start:start + limit] if limit else items[start:]}
 
 
-@route("GET", "/nodes/{node}/tasks/{upid}/status")
-def get_task_status(req):
+def _owns(req, task):
+    return task.user == req.user or task.user.split("!")[0] == req.user
+
+
+def _task_for(req):
     task = req.cluster.find_task(req.vars["node"], req.vars["upid"])
+    if not _owns(req, task) and not req.can(["/nodes/" + req.vars["node"]], "Sys.Audit"):
+        raise PveError(403, "Permission check failed (/nodes/%s, Sys.Audit)" % req.vars["node"])
+    return task
+
+
+@route("GET", "/nodes/{node}/tasks/{upid}/status", proxied=True)
+def get_task_status(req):
+    task = _task_for(req)
     item = task_item(task, with_status=False)
     item["status"] = task.status
     if task.status == "stopped":
@@ -500,9 +631,9 @@ def get_task_status(req):
     return item
 
 
-@route("GET", "/nodes/{node}/tasks/{upid}/log")
+@route("GET", "/nodes/{node}/tasks/{upid}/log", proxied=True)
 def get_task_log(req):
-    task = req.cluster.find_task(req.vars["node"], req.vars["upid"])
+    task = _task_for(req)
     lines = task.log if task.log else ["no content"]
     start, limit = req.params.get("start", 0), req.params.get("limit", 50)
     chosen = lines[start:start + limit] if limit else lines[start:]
@@ -511,7 +642,8 @@ def get_task_log(req):
 
 @route("GET", "/cluster/tasks")
 def get_cluster_tasks(req):
-    return [task_item(t) for t in sorted(req.cluster.tasks, key=lambda t: (t.status != "running", -t.started))]
+    return [task_item(t) for t in sorted(req.cluster.tasks, key=lambda t: (t.status != "running", -t.started))
+            if _owns(req, t) or req.can(["/nodes/" + t.node], "Sys.Audit")]
 
 
 def _pool_members(c, poolid, kind=None):
@@ -541,10 +673,11 @@ def get_pools(req):
         pool = _pool(c, req.params["poolid"])
         return [{"poolid": pool["poolid"], "comment": pool.get("comment", ""),
                  "members": _pool_members(c, pool["poolid"], req.params.get("type"))}]
-    return [{"poolid": p["poolid"], "comment": p.get("comment", "")} for p in c.pools]
+    return [{"poolid": p["poolid"], "comment": p.get("comment", "")} for p in c.pools
+            if req.can(["/pool/" + p["poolid"]], "Pool.Audit")]
 
 
-@route("GET", "/pools/{poolid}")
+@route("GET", "/pools/{poolid}", perm=("/pool/{poolid}", "Pool.Audit"))
 def get_pool(req):
     c = req.cluster
     pool = _pool(c, req.vars["poolid"])
@@ -552,7 +685,7 @@ def get_pool(req):
 
 
 # ---------------------------------------------------------------------------------------------- HA (read)
-@route("GET", "/cluster/ha/resources")
+@route("GET", "/cluster/ha/resources", perm=("/", "Sys.Audit"))
 def get_ha_resources(req):
     out = []
     for resource in req.cluster.ha_resources:
@@ -570,7 +703,7 @@ def get_ha_resources(req):
     return out
 
 
-@route("GET", "/cluster/ha/groups")
+@route("GET", "/cluster/ha/groups", perm=("/", "Sys.Audit"))
 def get_ha_groups(req):
     if _cluster_pve9(req.cluster):
         return []  # PVE 9 migrated the groups into node-affinity rules
@@ -587,7 +720,7 @@ def get_ha_groups(req):
     return out
 
 
-@route("GET", "/cluster/ha/rules", min_version="9.0")
+@route("GET", "/cluster/ha/rules", min_version="9.0", perm=("/", "Sys.Audit"))
 def get_ha_rules(req):
     out = []
     for i, rule in enumerate(req.cluster.ha_rules):
@@ -608,7 +741,7 @@ def get_ha_rules(req):
     return out
 
 
-@route("GET", "/cluster/ha/status/current")
+@route("GET", "/cluster/ha/status/current", perm=("/", "Sys.Audit"))
 def get_ha_status(req):
     c = req.cluster
     master = c.node_order[0]

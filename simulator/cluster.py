@@ -10,6 +10,7 @@ import itertools
 import threading
 import time
 
+from simulator.acl import Acl
 from simulator.params import version_tuple
 from simulator.pveerror import PveError, param_error
 
@@ -82,6 +83,7 @@ class Cluster(object):
         self.sim = dict(SIM_DEFAULTS)
         self.sim.update(doc.get("simulator") or {})
         self.lock = threading.RLock()
+        self.acl = Acl(self.sim)
         self.clock = Clock(8 if clock_factor is None else clock_factor, self.sim.get("start_time"))
         self.cluster = doc["cluster"]
         self.nodes = dict((n["node"], n) for n in doc["nodes"])

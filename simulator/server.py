@@ -244,6 +244,7 @@ class Handler(BaseHTTPRequestHandler):
             if node is not None and route.proxied and not cluster.is_online(node):
                 raise PveError(595, "No route to host")
             request = api.Request(cluster, method, api_path, params, user, route, found)
+            api.check_permission(request)
             result = route.handler(request)
             if isinstance(result, api.Raw):
                 payload = result.body

@@ -130,3 +130,17 @@ def sim_demo():
     sim = SimulatorProcess("demo.json", clock=0)
     yield sim
     sim.stop()
+
+
+@pytest.fixture(scope="module")
+def module_simulator():
+    """Like ``simulator`` but shared by a module's tests: ``module_simulator("mixed-ha.json", clock=0)``."""
+    started = []
+
+    def start(scenario="small.json", clock=DEFAULT_CLOCK, **kwargs):
+        sim = SimulatorProcess(scenario, clock=clock, **kwargs)
+        started.append(sim)
+        return sim
+    yield start
+    for sim in started:
+        sim.stop()

@@ -1,0 +1,106 @@
+"""The Proxmox that bites: privileges and privilege separation, mixed PVE versions, history and pressure."""
+
+import pytest
+from proxmoxer.core import ResourceException
+
+
+@pytest.fixture(scope="module")
+def mixed(module_simulator):
+    return module_simulator("mixed-ha.json", clock=0)
+
+
+def as_token(sim, user, name, secret):
+    return sim.proxmox(user=user, token_name=name, token_value=secret)
+
+
+def test_privsep_token_without_acl_sees_an_empty_cluster(mixed):
+    empty = as_token(mixed, "ops@pve", "empty", "empty-secret")
+    assert empty.cluster.resources.get() == []
+    assert empty.nodes("pve1").qemu.get() == []
+    assert empty.access.permissions.get() == {}
+    with pytest.raises(ResourceException) as err:
+        empty.nodes("pve1").qemu(100).migrate.post(target="pve2", online=1)
+    assert (err.value.status_code, err.value.content) == (403, "Permission check failed (/vms/100, VM.Migrate)")
+    # the same user's token without privilege separation sees everything the user may
+    full = as_token(mixed, "ops@pve", "balancer", "balancer-secret")
+    assert len(full.cluster.resources.get(type="vm")) == 8
+    assert full.access.permissions.get()["/vms"]["VM.Migrate"] == 1
+
+
+def test_token_acl_on_a_pool(mixed):
+    team = as_token(mixed, "ops@pve", "team", "team-secret")
+    assert sorted(e["vmid"] for e in team.cluster.resources.get(type="vm")) == [102, 105]
+    assert len(team.cluster.resources.get(type="node")) == 4
+    assert team.nodes("pve1").qemu(102).migrate.get()["running"] == 1
+    with pytest.raises(ResourceException) as err:
+        team.nodes("pve1").qemu(101).migrate.get()
+    assert err.value.status_code == 403
+
+
+def test_auditor_reads_but_cannot_migrate(mixed):
+    ro = as_token(mixed, "auditor@pve", "ro", "ro-secret")
+    assert len(ro.cluster.resources.get(type="vm")) == 8
+    assert ro.cluster.options.get()["crs"].startswith("ha=static")
+    with pytest.raises(ResourceException) as err:
+        ro.nodes("pve1").qemu(100).migrate.post(target="pve2", online=1)
+    assert err.value.status_code == 403
+    with pytest.raises(ResourceException) as err:
+        ro.cluster.options.put(description="x")
+    assert err.value.status_code == 403
+
+
+def test_mixed_versions_answer_per_node(mixed):
+    api = mixed.proxmox()
+    assert api.nodes("pve1").version.get()["release"] == "9.1"
+    assert api.nodes("pve3").version.get()["release"] == "8.4"
+    with pytest.raises(ResourceException) as err:
+        api.nodes("pve3").qemu(104).migrate.post(target="pve4", online=1, **{"with-conntrack-state": 1})
+    assert err.value.status_code == 400 and "with-conntrack-state" in err.value.errors
+    assert "has-dbus-vmstate" not in api.nodes("pve3").qemu(104).migrate.get()
+    assert api.nodes("pve1").qemu(102).migrate.get()["has-dbus-vmstate"] == 1
+    with pytest.raises(ResourceException):
+        api.nodes("pve3").lxc(200).migrate.get()
+    pve9_list = api.nodes("pve1").qemu.get()
+    assert next(g for g in pve9_list if g["vmid"] == 100)["pressurecpusome"] == 12.5
+    assert all("pressurecpusome" not in g for g in api.nodes("pve3").qemu.get())
+
+
+def test_migrating_to_an_older_major_version_is_refused(simulator):
+    sim = simulator("mixed-ha.json", clock=0)
+    api = sim.proxmox()
+    upid = api.nodes("pve1").qemu(102).migrate.post(target="pve3", online=1)
+    sim.admin("POST", "clock", seconds=600)
+    assert api.nodes("pve1").tasks(upid).status.get()["exitstatus"] == "migration aborted"
+    upid = api.nodes("pve3").qemu(105).migrate.post(target="pve2", online=1)  # 8.4 -> 9.1 is an upgrade path
+    sim.admin("POST", "clock", seconds=600)
+    assert api.nodes("pve3").tasks(upid).status.get()["exitstatus"] == "OK"
+
+
+def test_rrddata_per_version_and_consistent_with_usage(mixed):
+    api = mixed.proxmox()
+    rows = api.nodes("pve1").rrddata.get(timeframe="hour")
+    assert len(rows) == 60 and rows[-1]["time"] > rows[0]["time"]
+    assert "pressurememorysome" in rows[-1] and "pressurecpufull" not in rows[-1]
+    live = next(n for n in api.cluster.resources.get(type="node") if n["node"] == "pve1")
+    assert rows[-1]["memused"] == live["mem"] and abs(rows[-1]["cpu"] - live["cpu"]) < 1e-9
+    old = api.nodes("pve3").rrddata.get(timeframe="day", cf="MAX")
+    assert len(old) == 70 and "pressurecpusome" not in old[0]
+    guest = api.nodes("pve1").qemu(100).rrddata.get(timeframe="hour")
+    assert guest[-1]["pressurecpusome"] == 12.5 and "memhost" in guest[-1]
+    ct = api.nodes("pve1").lxc(200).rrddata.get(timeframe="hour")
+    assert "pressurecpufull" not in ct[-1]
+    with pytest.raises(ResourceException) as err:
+        api.nodes("pve1").qemu(100).rrddata.get(timeframe="decade")  # nodes only
+    assert err.value.status_code == 400
+
+
+def test_cluster_options_notes_and_storage_config(simulator):
+    sim = simulator("mixed-ha.json", clock=0)
+    api = sim.proxmox()
+    assert "ha-auto-rebalance=1" in api.cluster.options.get()["crs"]
+    api.cluster.options.put(description="proxlb-maintenance: pve2")
+    assert api.cluster.options.get()["description"] == "proxlb-maintenance: pve2"
+    api.cluster.options.put(delete="description")
+    assert "description" not in api.cluster.options.get()
+    assert api.storage.get() == [{"storage": "ceph", "type": "rbd", "content": "images,rootdir", "shared": 1,
+                                  "digest": "0" * 40}]
