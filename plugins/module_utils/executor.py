@@ -286,8 +286,8 @@ class Executor(object):
             self.stop("guest %d did not migrate (on_failure: stop)" % move["vmid"])
         if move["started"] or status in ("failed", "timed_out"):
             took = " in %ds" % (self.clock() - move["t0"]) if move["t0"] else ""
-            self.say("%d %s -> %s: %s%s%s" % (move["vmid"], move["source"], move["target"], status, took,
-                                             ": " + error if error else ""))
+            self.say("%d %s -> %s: %s%s%s" % (
+                move["vmid"], move["source"], move["target"], status, took, ": " + error if error else ""))
 
     def stop(self, reason):
         if self.stop_reason is None:
@@ -504,9 +504,9 @@ class Executor(object):
         self.journal.posted(move, upid)
         self.pending.remove(move)
         self.inflight.append(move)
-        self.say("%d (%s) %s -> %s: started %s" % (move["vmid"], move["name"] or kind, move["source"],
-                                                  move["target"], " ".join("%s=%s" % kv for kv in sorted(
-                                                      params.items()) if kv[0] != "target")))
+        shown = " ".join("%s=%s" % kv for kv in sorted(params.items()) if kv[0] != "target")
+        self.say("%d (%s) %s -> %s: started %s" % (
+            move["vmid"], move["name"] or kind, move["source"], move["target"], shown))
 
     # ------------------------------------------------------------------ tracking
     def poll(self):

@@ -24,7 +24,7 @@ description:
     counts a move as done only when PVE says C(OK) and the guest is seen on its target.
   - A second run of the same plan changes nothing (every guest is C(already_done)).
 author:
-  - proxlb.balancer contributors
+  - proxlb.balancer maintainers (@proxlb)
 options:
   plan:
     description:
