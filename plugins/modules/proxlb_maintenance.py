@@ -12,10 +12,10 @@ module: proxlb_maintenance
 short_description: Put Proxmox VE nodes into maintenance and take them out again, remembering where guests came from
 version_added: 0.1.0
 description:
-  - O(state=present) marks O(nodes) as under maintenance in the cluster itself (one line
+  - "O(state=present) marks O(nodes) as under maintenance in the cluster itself (one line
     C(proxlb.balancer maintenance: pve3) in the datacenter notes, visible under Datacenter > Notes), tags
     each guest the drain moves with its origin C(plb_origin_<node>), and returns the drain plan of
-    M(proxlb.balancer.proxlb_plan) (mode C(evacuate), every rule) for M(proxlb.balancer.proxlb_migrate).
+    M(proxlb.balancer.proxlb_plan) (mode C(evacuate), every rule) for M(proxlb.balancer.proxlb_migrate)."
   - Every plan and every controller reads the marker, so a nightly rebalance never refills a node under
     maintenance, and an ephemeral controller (an AWX execution environment) can end a maintenance another
     one started.
