@@ -58,8 +58,7 @@ def handle(server, method, path, data):
             cluster.offline_until.pop(name, None)
             cluster.set_node_status(name, status)
         if hastate:
-            cluster.nodes[name]["hastate"] = hastate
-            cluster.changed()
+            cluster.set_ha_maintenance(name, hastate == "maintenance")
         return dict(cluster.nodes[name])
     if key == ("GET", "faults"):
         return server.faults.describe(cluster)

@@ -499,9 +499,12 @@ def _migrate_get(kind):
         version = version_tuple(c.node_version(guest["node"]))
         if kind == "lxc":
             # PVE 9 added this check for containers, with hyphenated keys and no disk details
-            return {"running": result["running"], "allowed-nodes": result["allowed_nodes"],
-                    "not-allowed-nodes": dict((n, {}) for n in result["not_allowed_nodes"]
-                                              if n not in result["allowed_nodes"])}
+            answer = {"running": result["running"], "allowed-nodes": result["allowed_nodes"],
+                      "not-allowed-nodes": dict((n, v) for n, v in result["not_allowed_nodes"].items()
+                                                if n not in result["allowed_nodes"])}
+            if "dependent-ha-resources" in result:
+                answer["dependent-ha-resources"] = result["dependent-ha-resources"]
+            return answer
         if version < (8, 4) and result["running"]:
             # before qemu-server 8.3.9 the node lists came only for stopped VMs
             del result["allowed_nodes"]
@@ -510,6 +513,10 @@ def _migrate_get(kind):
             del result["mapped-resource-info"]
         if version >= (9, 0):
             result["has-dbus-vmstate"] = 1
+        else:
+            result.pop("dependent-ha-resources", None)
+            for entry in result.get("not_allowed_nodes", {}).values():
+                entry.pop("blocking-ha-resources", None)
         return result
     return handler
 

@@ -28,6 +28,7 @@ SIM_DEFAULTS = {
     "dirty_factor": 1.2,      # live migration copies memory ~1.2 times (pages dirtied meanwhile)
     "hamigrate_seconds": 1,
     "reboot_seconds": 60,
+    "ha_failback_seconds": 20,  # how long after a move against its node preference HA moves a guest back
     "start_time": None,       # simulated epoch at start; default: the wall clock
     "faults": {},            # initial faults, same shape as POST /_sim/faults
 }
@@ -75,6 +76,24 @@ class Task(object):
         self.log.append(line)
 
 
+def _priorities(value):
+    """'pve1:2,pve2' -> {'pve1': 2, 'pve2': 0}: PVE's node list with optional priorities."""
+    out = {}
+    for item in (value.split(",") if isinstance(value, str) else value or []):
+        name, _, prio = str(item).strip().partition(":")
+        if name:
+            out[name] = int(prio) if prio.isdigit() else 0
+    return out
+
+
+def _chain(first, second):
+    def both(task):
+        if first:
+            first(task)
+        second(task)
+    return both
+
+
 class Cluster(object):
     """All mutable state, guarded by one lock; ``version`` changes whenever something a client sees does."""
 
@@ -101,6 +120,8 @@ class Cluster(object):
         self.tasks_by_upid = {}
         self.offline_until = {}     # node -> simulated time its reboot ends
         self.scheduled_offline = []  # [(time, node)] from faults
+        self.scheduled = []          # [(time, seq, callable)]: HA's own later actions (failback)
+        self._seq = itertools.count()
         self.task_faults = {}        # vmid -> {exitstatus, message, after}: the next migration of it fails
         self.version = 0
         self.cache = {}
@@ -156,6 +177,7 @@ class Cluster(object):
                 due = [(t.end, 0, t) for t in self.tasks if t.status == "running" and t.end <= now]
                 due += [(at, 1, node) for node, at in self.offline_until.items() if at <= now]
                 due += [(at, 2, node) for at, node in self.scheduled_offline if at <= now]
+                due += [(entry[0], 3, entry) for entry in self.scheduled if entry[0] <= now]
                 if not due:
                     return
                 at, kind, item = min(due, key=lambda d: (d[0], d[1]))
@@ -166,9 +188,12 @@ class Cluster(object):
                     self.nodes[item]["status"] = "online"
                     self.nodes[item]["uptime"] = int(now - at)
                     self.changed()
-                else:
+                elif kind == 2:
                     self.scheduled_offline.remove((at, item))
                     self.set_node_status(item, "offline", at)
+                else:
+                    self.scheduled.remove(item)
+                    item[2](at)
 
     def _finish(self, task, at):
         task.finished = at
@@ -262,6 +287,16 @@ class Cluster(object):
                                   "is_attached": 1, "is_cloudinit": 0, "is_vmstate": 0, "is_tpmstate": 0,
                                   "replicate": 1, "shared": 0, "drivename": "scsi%d" % i}
                                  for i, d in enumerate(guest["local_disks"])]
+        if self.ha_resource(guest["vmid"]) is not None:
+            for name in list(allowed):
+                blocker = [{"sid": self.ha_sid(o), "cause": "resource-affinity"}
+                           for o in self.partners(guest, "negative") if o["node"] == name]
+                if blocker:
+                    allowed.remove(name)
+                    not_allowed[name]["blocking-ha-resources"] = blocker
+            dependent = [self.ha_sid(o) for o in self.partners(guest, "positive")]
+            if dependent:
+                result["dependent-ha-resources"] = dependent
         result["local_resources"] = list(guest["local_resources"])
         result["mapped-resources"] = []
         result["mapped-resource-info"] = {}
@@ -292,11 +327,76 @@ class Cluster(object):
             return self._hamigrate(guest, target, user).upid
         return self._start_migration(guest, target, params, user).upid
 
+    # ---------------------------------------------------------------- HA
+    def _sids(self, value):
+        return [v.strip() for v in (value.split(",") if isinstance(value, str) else value or []) if v.strip()]
+
+    def _guest_by_sid(self, sid):
+        try:
+            guest = self.guests.get(int(sid.split(":", 1)[1]))
+        except (IndexError, ValueError):
+            return None
+        return guest if guest is not None and self.ha_sid(guest) == sid else None
+
+    def _active_rules(self, sid, kind):
+        return [r for r in self.ha_rules if r.get("type") == kind and not r.get("disable")
+                and sid in self._sids(r.get("resources"))]
+
+    def node_preference(self, guest):
+        """(priorities {node: prio}, strict, failback) from the guest's HA node-affinity rule or HA group."""
+        resource = self.ha_resource(guest["vmid"])
+        if resource is None:
+            return None
+        sid = self.ha_sid(guest)
+        for rule in self._active_rules(sid, "node-affinity"):
+            return (_priorities(rule.get("nodes")), bool(rule.get("strict")),
+                    bool(resource.get("failback", rule.get("failback", True))))
+        if resource.get("group"):
+            for group in self.ha_groups:
+                if group.get("group") == resource["group"]:
+                    return (_priorities(group.get("nodes")), bool(group.get("restricted")),
+                            not bool(group.get("nofailback")))
+        return None
+
+    def _best_preferred(self, guest):
+        preference = self.node_preference(guest)
+        if not preference:
+            return None
+        online = dict((n, p) for n, p in preference[0].items() if n in self.nodes and self.is_online(n)
+                      and self.nodes[n]["hastate"] != "maintenance")
+        if not online:
+            return None
+        top = max(online.values())
+        best = [n for n in self.node_order if online.get(n) == top]
+        return guest["node"] if guest["node"] in best else best[0]
+
+    def partners(self, guest, affinity):
+        sid = self.ha_sid(guest)
+        found = []
+        for rule in self._active_rules(sid, "resource-affinity"):
+            if rule.get("affinity") == affinity:
+                found += [self._guest_by_sid(s) for s in self._sids(rule.get("resources")) if s != sid]
+        return [g for g in found if g is not None]
+
+    def ha_blocker(self, guest, target):
+        """Why HA would not move the guest to ``target``, or None."""
+        preference = self.node_preference(guest)
+        if preference and preference[1] and target not in preference[0]:
+            return "node '%s' is not allowed by the guest's strict node affinity" % target
+        for other in self.partners(guest, "negative"):
+            if other["node"] == target:
+                return "negative resource affinity with %s on node '%s'" % (self.ha_sid(other), target)
+        return None
+
     def _hamigrate(self, guest, target, user):
         # PVE hands an HA guest to the HA stack: a short hamigrate task, then the LRM migrates as root@pam
         task = self.add_task(guest["node"], "hamigrate", guest["vmid"], user, float(self.sim["hamigrate_seconds"]))
         task.target = target
         task.say("Requesting HA migration for VM %d to node %s" % (guest["vmid"], target))
+        blocker = self.ha_blocker(guest, target)
+        if blocker:
+            task.say("HA will not migrate %s: %s" % (self.ha_sid(guest), blocker))
+            return task
         guest["hastate"] = "migrate"
         source = guest["node"]
 
@@ -304,12 +404,69 @@ class Cluster(object):
             if guest["node"] != source or guest["lock"]:
                 guest["hastate"] = "started"
                 return
-            params = {"target": target, "online": guest["status"] == "running", "restart": True,
-                      "with-local-disks": True}
-            follow = self._start_migration(guest, target, params, "root@pam", start=done.finished)
-            follow.on_end = lambda t: guest.__setitem__("hastate", "started")
+            self.ha_move(guest, target, done.finished)
+            # positive affinity: the partners follow to the same node
+            for other in self.partners(guest, "positive"):
+                if other["node"] != target and not other["lock"]:
+                    other["hastate"] = "migrate"
+                    self.ha_move(other, target, done.finished)
         task.on_success = follow_up
         return task
+
+    def ha_move(self, guest, target, start=None):
+        """A migration the HA stack carries out (as root@pam); afterwards HA may move the guest back."""
+        params = {"target": target, "online": guest["status"] == "running", "restart": True, "with-local-disks": True}
+        follow = self._start_migration(guest, target, params, "root@pam", start=start)
+
+        def settled(done):
+            guest["hastate"] = "started"
+            self._schedule_failback(guest, done.finished)
+        follow.on_end = _chain(follow.on_end, settled)
+        return follow
+
+    def _schedule_failback(self, guest, at):
+        preference = self.node_preference(guest)
+        if not preference or not preference[2]:
+            return
+        best = self._best_preferred(guest)
+        if best and best != guest["node"]:
+            def back(now):
+                if self._best_preferred(guest) == best and guest["node"] != best and not guest["lock"]:
+                    guest["hastate"] = "migrate"
+                    self.ha_move(guest, best, now)
+            self.scheduled.append((at + float(self.sim["ha_failback_seconds"]), next(self._seq), back))
+
+    def set_ha_maintenance(self, name, on):
+        """``ha-manager crm-command node-maintenance enable|disable``: HA guests leave and later come back."""
+        self.nodes[name]["hastate"] = "maintenance" if on else "online"
+        now = self.now()
+        for vmid in sorted(self.guests):
+            guest = self.guests[vmid]
+            if self.ha_resource(vmid) is None or guest["lock"] or guest["status"] != "running":
+                continue
+            if on and guest["node"] == name:
+                target = self._maintenance_target(guest)
+                if target:
+                    guest["maintenance_node"] = name
+                    guest["hastate"] = "migrate"
+                    self.ha_move(guest, target, now)
+            elif not on and guest.get("maintenance_node") == name:
+                guest.pop("maintenance_node")
+                if guest["node"] != name:
+                    guest["hastate"] = "migrate"
+                    self.ha_move(guest, name, now)
+        self.changed()
+
+    def _maintenance_target(self, guest):
+        candidates = [n for n in self.node_order if n != guest["node"] and self.is_online(n)
+                      and self.nodes[n]["hastate"] != "maintenance" and not self.ha_blocker(guest, n)]
+        preferred = self.node_preference(guest)
+        if preferred:
+            ranked = [n for n in candidates if n in preferred[0]]
+            candidates = ranked or ([] if preferred[1] else candidates)
+        if not candidates:
+            return None
+        return min(candidates, key=lambda n: (self.nodes[n]["mem"] / float(self.nodes[n]["maxmem"] or 1), n))
 
     def _start_migration(self, guest, target, params, user, start=None):
         kind = guest["type"]

@@ -104,3 +104,65 @@ def test_cluster_options_notes_and_storage_config(simulator):
     assert "description" not in api.cluster.options.get()
     assert api.storage.get() == [{"storage": "ceph", "type": "rbd", "content": "images,rootdir", "shared": 1,
                                   "digest": "0" * 40}]
+
+
+def node_of(api, vmid):
+    return next(e for e in api.cluster.resources.get(type="vm") if e["vmid"] == vmid)["node"]
+
+
+def test_ha_positive_affinity_partner_moves_along(simulator):
+    sim = simulator("mixed-ha.json", clock=0)
+    api = sim.proxmox()
+    check = api.nodes("pve1").qemu(100).migrate.get()
+    assert check["dependent-ha-resources"] == ["vm:103"]
+    upid = api.nodes("pve1").qemu(100).migrate.post(target="pve2", online=1)
+    assert ":hamigrate:100:" in upid
+    sim.admin("POST", "clock", seconds=1)
+    assert api.nodes("pve1").tasks(upid).status.get()["exitstatus"] == "OK"
+    assert next(e for e in api.cluster.resources.get(type="vm") if e["vmid"] == 100)["hastate"] == "migrate"
+    sim.admin("POST", "clock", seconds=600)
+    assert (node_of(api, 100), node_of(api, 103)) == ("pve2", "pve2")
+    follow = api.nodes("pve1").tasks.get(typefilter="qmigrate", source="all")
+    assert sorted(int(t["id"]) for t in follow) == [100, 103] and {t["user"] for t in follow} == {"root@pam"}
+
+
+def test_ha_failback_moves_the_guest_back(simulator):
+    sim = simulator("mixed-ha.json", clock=0)
+    api = sim.proxmox()
+    api.nodes("pve1").qemu(101).migrate.post(target="pve2", online=1)
+    sim.admin("POST", "clock", seconds=15)   # hamigrate + migration done, failback not yet
+    assert node_of(api, 101) == "pve2"
+    sim.admin("POST", "clock", seconds=600)  # HA prefers pve1 (priority 2) and fails back
+    assert node_of(api, 101) == "pve1"
+    moves = [(t["source"], t["target"]) for t in sim.admin("GET", "tasks")["tasks"]
+             if t["type"] == "qmigrate" and t["vmid"] == 101]
+    assert moves == [("pve1", "pve2"), ("pve2", "pve1")]
+
+
+def test_ha_maintenance_evacuates_ha_guests_only_and_brings_them_back(simulator):
+    sim = simulator("mixed-ha.json", clock=0)
+    api = sim.proxmox()
+    sim.admin("POST", "nodes/pve1", hastate="maintenance")
+    sim.admin("POST", "clock", seconds=600)
+    assert all(node_of(api, v) != "pve1" for v in (100, 101, 103))
+    assert node_of(api, 102) == "pve1"  # not HA-managed: the balancer's job, not HA's
+    status = api.cluster.ha.status.current.get()
+    assert "maintenance mode" in next(e["status"] for e in status if e["id"] == "lrm:pve1")
+    sim.admin("POST", "nodes/pve1", hastate="online")
+    sim.admin("POST", "clock", seconds=600)
+    assert all(node_of(api, v) == "pve1" for v in (100, 101, 103))
+    state = sim.admin("GET", "state")
+    assert sum(1 for g in state["guests"] if g["lock"]) == 0
+
+
+def test_ha_negative_affinity_blocks_the_target(simulator):
+    sim = simulator("demo.json", clock=0)
+    api = sim.proxmox()
+    check = api.nodes("pve1").qemu(120).migrate.get()
+    assert "pve2" not in check["allowed_nodes"]
+    assert check["not_allowed_nodes"]["pve2"]["blocking-ha-resources"] == [{"sid": "vm:121",
+                                                                            "cause": "resource-affinity"}]
+    upid = api.nodes("pve1").qemu(120).migrate.post(target="pve2", online=1)
+    sim.admin("POST", "clock", seconds=600)
+    assert node_of(api, 120) == "pve1"
+    assert any("HA will not migrate" in line["t"] for line in api.nodes("pve1").tasks(upid).log.get())
