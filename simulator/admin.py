@@ -35,6 +35,9 @@ def handle(server, method, path, data):
         return server.counter.snapshot()
     if key == ("GET", "state"):
         return cluster.dump()
+    if key == ("GET", "info"):
+        return {"down_port": server.down_socket.getsockname()[1], "version": cluster.version,
+                "nodes": list(cluster.node_order), "guests": len(cluster.guests)}
     if key == ("GET", "clock"):
         return {"now": cluster.now(), "factor": cluster.clock.factor}
     if key == ("POST", "clock"):

@@ -301,6 +301,10 @@ def build(scenario, bind="127.0.0.1", port=0, clock=None, tokens=(), passwords=(
         with open(ca_out, "wb") as handle:
             handle.write(ca_pem)
     server = SimulatorServer((bind, port), cluster, auth, context)
+    # "a second API host that is down": bound (so no one else takes the port) but never listening,
+    # so connections to it are refused
+    server.down_socket = socket.socket(server.address_family, socket.SOCK_STREAM)
+    server.down_socket.bind((bind, 0))
     if cluster.sim.get("faults"):
         server.faults.apply(cluster.sim["faults"], cluster)
     return server, ca_pem

@@ -80,6 +80,12 @@ class SimulatorProcess(object):
             raise RuntimeError("%s %s: %s %s" % (method, path, response.status_code, response.reason))
         return response.json()["data"]
 
+    @property
+    def down_api_host(self):
+        """``host:port`` of a listener that refuses connections: a second API host that is down."""
+        port = self.admin("GET", "info")["down_port"]
+        return "%s:%d" % ("[%s]" % self.host if ":" in self.host else self.host, port)
+
     def proxmox(self, **kwargs):
         """A proxmoxer.ProxmoxAPI on this simulator with the token, verifying TLS with the CA."""
         from proxmoxer import ProxmoxAPI

@@ -166,3 +166,22 @@ def test_ha_negative_affinity_blocks_the_target(simulator):
     sim.admin("POST", "clock", seconds=600)
     assert node_of(api, 120) == "pve1"
     assert any("HA will not migrate" in line["t"] for line in api.nodes("pve1").tasks(upid).log.get())
+
+
+def test_down_api_host_refuses_and_timeouts_hang(simulator):
+    import socket
+    import requests
+    sim = simulator("small.json", clock=0)
+    host, _, port = sim.down_api_host.rpartition(":")
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, int(port)), timeout=5)
+    sim.admin("POST", "faults", timeout_s=3, count=1, path="/version")
+    with pytest.raises(requests.exceptions.Timeout):
+        requests.get(sim.url + "/api2/json/version", verify=sim.ca_path, timeout=1,
+                     headers={"Authorization": "PVEAPIToken=%s=%s" % (sim.token_id, sim.token_secret)})
+    assert sim.proxmox().version.get()["release"] == "9.1"  # only the next one hung
+    sim.admin("POST", "faults", latency_ms=300)
+    import time
+    started = time.monotonic()
+    sim.proxmox().version.get()
+    assert time.monotonic() - started >= 0.3
