@@ -108,15 +108,21 @@ class SimulatorProcess(object):
                 stream.close()
 
 
-@pytest.fixture
-def simulator():
-    """Factory: ``simulator(scenario, clock=...)`` starts one; every one started is stopped at teardown."""
+def _factory():
+    """A start function and the list of what it started (stopped by the fixture at teardown)."""
     started = []
 
     def start(scenario="small.json", clock=DEFAULT_CLOCK, **kwargs):
         sim = SimulatorProcess(scenario, clock=clock, **kwargs)
         started.append(sim)
         return sim
+    return start, started
+
+
+@pytest.fixture
+def simulator():
+    """Factory: ``simulator(scenario, clock=...)`` starts one; every one started is stopped at teardown."""
+    start, started = _factory()
     yield start
     for sim in started:
         sim.stop()
@@ -141,12 +147,7 @@ def sim_demo():
 @pytest.fixture(scope="module")
 def module_simulator():
     """Like ``simulator`` but shared by a module's tests: ``module_simulator("mixed-ha.json", clock=0)``."""
-    started = []
-
-    def start(scenario="small.json", clock=DEFAULT_CLOCK, **kwargs):
-        sim = SimulatorProcess(scenario, clock=clock, **kwargs)
-        started.append(sim)
-        return sim
+    start, started = _factory()
     yield start
     for sim in started:
         sim.stop()
