@@ -21,6 +21,8 @@ description:
     reviews and M(proxlb.balancer.proxlb_migrate) O(proxlb.balancer.proxlb_migrate#module:plan_file) carries
     out later); C(<name>-results.json) holds the results when given.
   - Needs no connection to Proxmox VE. Always returns C(changed=false), since a report changes nothing on the cluster.
+  - The connection and behaviour options are accepted and ignored, so that C(module_defaults) of the group
+    C(proxlb.balancer.proxlb) apply to the play without failing this task.
 author:
   - proxlb.balancer maintainers (@proxlb)
 options:
@@ -62,6 +64,9 @@ options:
       - A label for the run shown beside the title, for example C(awaiting approval).
       - Defaults to C(planned) without results and C(executed) with them.
     type: str
+extends_documentation_fragment:
+  - proxlb.balancer.proxlb
+  - proxlb.balancer.proxlb.actiongroup_proxlb
 attributes:
   check_mode:
     description: Writes the report in check mode too (it describes what the run would do); the cluster is never touched.
@@ -143,6 +148,7 @@ markdown:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import common_argument_spec
 from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ProxLBError
 
 SPEC_KWARGS = {"mutually_exclusive": [("plan", "plan_file"), ("results", "results_file")],
@@ -150,8 +156,9 @@ SPEC_KWARGS = {"mutually_exclusive": [("plan", "plan_file"), ("results", "result
 
 
 def argument_spec():
-    # no connection options: a report reads artifacts, never the cluster
-    return dict(
+    # a report reads artifacts, never the cluster: the shared options are accepted only so that the
+    # group's module_defaults (connection, config_file) do not make this task fail, and are ignored
+    return common_argument_spec(
         plan=dict(type="dict"),
         plan_file=dict(type="path"),
         results=dict(type="dict"),

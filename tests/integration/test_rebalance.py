@@ -260,3 +260,25 @@ def test_schedule_rejects_a_bad_interval_in_one_line(tmp_path):
     assert proc.returncode != 0
     assert "rebalance_service: schedule.interval must be a whole number >= 1" in proc.stdout
     assert not (tmp_path / "u" / "proxlb-rebalance.timer").exists()
+
+
+def test_report_task_under_the_group_module_defaults(tmp_path):
+    from ansible_run import run_playbook
+    from ansible_collections.proxlb.balancer.plugins.module_utils import snapshot
+    from ansible_collections.proxlb.balancer.plugins.module_utils.planner import plan as make_plan
+    plan = make_plan(snapshot.load(str(ROOT / "simulator" / "scenarios" / "small.json")), {})
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    play = """
+        - name: Report with the group's connection defaults set
+          proxlb.balancer.proxlb_report:
+            plan_file: %s
+            dest: %s
+          module_defaults:
+            group/proxlb.balancer.proxlb:
+              api_host: pve1.example.com
+              api_token_secret: s3cr3t-value
+        """ % (tmp_path / "plan.json", tmp_path / "out")
+    proc = run_playbook(tmp_path, play, sim_env_free())
+    assert ok(proc)["changed"] == 0
+    assert html_counts(tmp_path / "out" / "report.html").moves == [m["vmid"] for m in plan["moves"]]
+    assert "s3cr3t-value" not in proc.stdout
