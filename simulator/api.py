@@ -22,14 +22,13 @@ class Raw(object):
 
 
 class Route(object):
-    def __init__(self, method, template, handler, proxied=False, min_version=None, max_version=None, perm=None):
+    def __init__(self, method, template, handler, proxied=False, min_version=None, perm=None):
         self.method = method
         self.template = template
         self.parts = template.strip("/").split("/")
         self.handler = handler
         self.proxied = proxied          # answered by the node in the path (fails when that node is offline)
         self.min_version = min_version  # the endpoint exists from this PVE version on
-        self.max_version = max_version  # ... up to (excluding) this one
         self.perm = perm                # (ACL path template, privilege) checked before the handler
 
 
@@ -102,10 +101,6 @@ def match(method, path):
     return None, None
 
 
-def path_exists(path):
-    return any(match(m, path)[0] for m in ("GET", "POST", "PUT", "DELETE"))
-
-
 def b(value):
     return 1 if value else 0
 
@@ -118,7 +113,7 @@ def _repoid(version):
     return "%08x" % (abs(hash(("pve-manager", version))) % (16 ** 8))
 
 
-def _mem_from_psi(entry, record, fields):
+def _add_psi(entry, record, fields):
     psi = record.get("psi") or {}
     for key in fields:
         entry[key] = float(psi.get(key, 0.0))
@@ -415,7 +410,7 @@ def _guest_list_entry(c, guest):
                   "pressurememorysome", "pressurememoryfull"]
         if guest["type"] == "lxc":
             fields.remove("pressurecpufull")
-        _mem_from_psi(entry, guest, fields)
+        _add_psi(entry, guest, fields)
     return entry
 
 
