@@ -33,7 +33,7 @@ def _recap_changed(stdout):
     return sum(int(n) for n in re.findall(r"changed=(\d+)", stdout.split("PLAY RECAP")[-1]))
 
 
-def _role(tmp_path, sim, nodes, state, *args, name="out", extra_vars=None):
+def _role(tmp_path, sim, nodes, state, *args, report_dir=""):
     tasks = """
         - name: Maintenance
           ansible.builtin.include_role:
@@ -42,8 +42,9 @@ def _role(tmp_path, sim, nodes, state, *args, name="out", extra_vars=None):
             maintenance_nodes: %s
             maintenance_state: %s
             maintenance_poll_interval: 0.3
-        """ % (json.dumps(nodes), state)
-    return run_playbook(tmp_path, tasks, sim_env(sim), *args, vars_=extra_vars)
+            maintenance_report_dir: "%s"
+        """ % (json.dumps(nodes), state, report_dir)
+    return run_playbook(tmp_path, tasks, sim_env(sim), *args)
 
 
 def _ok(proc):
@@ -109,13 +110,16 @@ def test_a_pinned_guest_fails_the_drain_with_its_name_and_reason(simulator, tmp_
     pinned = next(g for g in scenario["guests"] if g["node"] == "pve1" and g["status"] == "running")
     pinned["tags"] = ["plb_pin_pve1"]
     sim = simulator(scenario)
-    proc = _role(tmp_path, sim, ["pve1"], "present")
+    proc = _role(tmp_path, sim, ["pve1"], "present", report_dir=str(tmp_path / "reports"))
     assert proc.returncode != 0
     assert "maintenance of pve1 is not complete" in proc.stdout, proc.stdout[-3000:]
     assert "%d (%s) on pve1" % (pinned["vmid"], pinned["name"]) in proc.stdout
     assert "plb_pin_pve1" in proc.stdout.split("is not complete")[1]
     placement, _tags, guests = _state(sim)
     assert [v for v, n in placement.items() if n == "pve1" and guests[v]["status"] == "running"] == [pinned["vmid"]]
+    # the report of the drain is written before the failure
+    report = (tmp_path / "reports" / "maintenance-pve1-present.md").read_text()
+    assert "pve1" in report
 
 
 def _four_nodes(quorate=True):
