@@ -42,11 +42,16 @@ sanity: venv
 	  $(CURDIR)/$(VENV)/bin/ansible-test sanity --python 3.11 --color no; \
 	  status=$$?; rm -rf $$dir; exit $$status
 
+# molecule installs a built copy of the collection user-wide; a stale one would shadow this checkout
+STALE_COPY := $(HOME)/.ansible/collections/ansible_collections/proxlb/balancer
+
 lint: venv
+	rm -rf $(STALE_COPY)
 	$(VENV)/bin/ansible-lint --offline -q
 
 molecule: venv
 	@if [ -d extensions/molecule/default ]; then $(VENV)/bin/molecule test -s default; fi
+	rm -rf $(STALE_COPY)
 
 bench: venv
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

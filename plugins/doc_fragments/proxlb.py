@@ -101,7 +101,7 @@ notes:
 options:
   level:
     description:
-      - Aggressiveness as VMware DRS: V(1) makes only mandatory moves (rules, maintenance), V(5) balances
+      - Aggressiveness, as in VMware DRS. V(1) makes only mandatory moves (rules, maintenance), V(5) balances
         tightest. Sets C(balancing.balanciness), C(balancing.margin) and C(balancing.max_migrations) unless
         given explicitly; the table is in the collection's C(docs/levels.md).
     type: int
@@ -109,7 +109,7 @@ options:
   window:
     description:
       - Balance on averaged load instead of the last sample, from PVE's rrddata, for example C(hour) or
-        C({timeframe: day, cf: MAX}). One extra API call per node and per running guest.
+        a dict with C(timeframe) and C(cf) (V(AVERAGE) or V(MAX)). One extra API call per node and per running guest.
     type: raw
   cooldown:
     description:

@@ -176,12 +176,14 @@ class Live(object):
             return "%s memory: %.1f GiB free, %.1f GiB needed" % (node, max(limit - used, 0) / GIB, need / GIB)
         return None
 
-    def node_problem(self, name, maintenance_nodes):
+    def node_problem(self, name, maintenance_nodes, as_target=True):
         node = self.nodes.get(name)
         if node is None:
             return "node %s is not in the cluster" % name
         if node.get("status") != "online":
             return "node %s is %s" % (name, node.get("status") or "offline")
+        if not as_target:
+            return None  # draining a node in maintenance is exactly what must happen
         if node.get("hastate") == "maintenance":
             return "node %s is in HA maintenance mode" % name
         if name in maintenance_nodes:
@@ -421,8 +423,8 @@ class Executor(object):
             return "already_done", None
         if status:
             return "skip", reason
-        for name in (move["target"], move["source"]):
-            problem = self.live.node_problem(name, self.maintenance_nodes if name == move["target"] else ())
+        for name, as_target in ((move["target"], True), (move["source"], False)):
+            problem = self.live.node_problem(name, self.maintenance_nodes, as_target)
             if problem:
                 return "skip", problem
         kind = guest.get("type")
@@ -613,24 +615,13 @@ def _plan_from(params, environ):
     return planned["plan"], planned.get("warnings", [])
 
 
-def _privileges(client, behaviour, warnings):
-    from ansible_collections.proxlb.balancer.plugins.module_utils import permissions
-    try:
-        permissions.preflight(client, behaviour, ["read", "migrate"])
-    except PermissionDenied:
-        raise
-    except ApiError as exc:
-        warnings.append("could not read the token's privileges, going on: %s" % exc)
-
-
 def run_migrate(params, environ=None, check_mode=False, progress=None):
     """Execute a plan (given, from a file, or made now); returns the module result with the results."""
     from ansible_collections.proxlb.balancer.plugins.module_utils import runner
     plan, warnings = _plan_from(params, environ)
     load_plan(plan)
-    client, behaviour, connect_warnings = runner.connect(params, environ)
+    client, behaviour, connect_warnings = runner.connect(params, environ, actions=("read", "migrate"))
     warnings = list(warnings) + connect_warnings
-    _privileges(client, behaviour, warnings)
     settings = dict((k, params.get(k)) for k in SETTINGS)
     # check mode writes no journal: nothing it records would happen
     journal = Journal(None if check_mode else params.get("journal"))

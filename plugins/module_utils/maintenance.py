@@ -312,16 +312,6 @@ def _check_params(params, snapshot):
     return sorted(set(nodes)), state
 
 
-def _privileges(client, behaviour, warnings):
-    from ansible_collections.proxlb.balancer.plugins.module_utils import permissions
-    from ansible_collections.proxlb.balancer.plugins.module_utils.errors import PermissionDenied
-    try:
-        permissions.preflight(client, behaviour, ["read", "write_tags"])
-    except PermissionDenied:
-        raise
-    except ApiError as exc:
-        warnings.append("could not read the token's privileges, going on: %s" % exc)
-
 
 def _set_tags(client, changes, check_mode, progress):
     """Write [(guest, new tags)]; returns the vmids written (or, in check mode, that would be)."""
@@ -393,8 +383,8 @@ def run_maintenance(params, environ=None, check_mode=False, progress=None):
     others home. ``changed`` only when the marker or a tag changed (or a node was rebooted)."""
     from ansible_collections.proxlb.balancer.plugins.module_utils import runner
     from ansible_collections.proxlb.balancer.plugins.module_utils.collect import collect_snapshot
-    client, behaviour, warnings = runner.connect(params, environ)
-    _privileges(client, behaviour, warnings)
+    actions = ["read", "write_tags", "maintenance"] + (["reboot"] if params.get("reboot") else [])
+    client, behaviour, warnings = runner.connect(params, environ, actions=actions)
     description, marker_before = read_marker(client)
     snapshot, collect_warnings = collect_snapshot(client, guest_config=params.get("guest_config", False))
     warnings.extend(runner.host_warnings(client) + collect_warnings)

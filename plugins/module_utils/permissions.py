@@ -16,7 +16,7 @@ __metaclass__ = type
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.errors import PermissionDenied
 
-ACTIONS = ("read", "migrate", "write_tags", "pools")
+ACTIONS = ("read", "migrate", "write_tags", "pools", "maintenance", "reboot")
 
 # action -> [(path, privilege, why)]; paths are the ACL roots PVE checks below (/nodes/<n>, /vms/<id>, ...)
 _NEEDS = {
@@ -26,6 +26,9 @@ _NEEDS = {
     "migrate": [("/vms", "VM.Migrate", "migrate guests")],
     "write_tags": [("/vms", "VM.Config.Options", "write guest tags")],
     "pools": [("/pool", "Pool.Audit", "read pool members for balancing.pools")],
+    "maintenance": [("/", "Sys.Audit", "read the maintenance marker in the datacenter notes"),
+                    ("/", "Sys.Modify", "write the maintenance marker in the datacenter notes")],
+    "reboot": [("/nodes", "Sys.PowerMgmt", "reboot nodes")],
 }
 
 

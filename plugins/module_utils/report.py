@@ -108,8 +108,8 @@ def _headline(doc):
         parts.append(", ".join("%d %s" % (doc["totals"][s], s.replace("_", " ")) for s in STATUSES
                                if doc["totals"][s]) or "nothing run")
     if "weighted_spread" in before:
-        parts.append("weighted spread %s -> %s pp" % (_pct(before["weighted_spread"]),
-                                                        _pct(after.get("weighted_spread"))))
+        parts.append("weighted spread %s -> %s pp" % (
+            _pct(before["weighted_spread"]), _pct(after.get("weighted_spread"))))
     if "violations" in before:
         parts.append("rule violations %d -> %d" % (before["violations"], after.get("violations", 0)))
     if after.get("memory_moved"):
@@ -147,8 +147,9 @@ def markdown(doc):
         lines += ["- %s: %s" % (s["vmid"], _md(s["reason"])) for s in doc["skipped"]]
     if doc["unsatisfiable"]:
         lines += ["", "## Unsatisfiable rules", ""]
-        lines += ["- %s (guests %s): %s" % (_md(u["rule"]), ", ".join(str(g) for g in u.get("guests", [])),
-                                             _md(u["reason"])) for u in doc["unsatisfiable"]]
+        lines += ["- %s (guests %s): %s" % (
+            _md(u["rule"]), ", ".join(str(g) for g in u.get("guests", [])), _md(u["reason"]))
+            for u in doc["unsatisfiable"]]
     if doc["warnings"]:
         lines += ["", "## Warnings", ""] + ["- %s" % _md(w) for w in doc["warnings"]]
     return "\n".join(lines) + "\n"
