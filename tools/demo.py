@@ -11,7 +11,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = ROOT / ".build"
-PLAYBOOKS = ["facts.yml", "plan.yml"]
+PLAYBOOKS = ["facts.yml", "plan.yml", "rebalance.yml"]
 
 
 def start_simulator(scenario, token, ca_path):
@@ -37,6 +37,7 @@ def main():
                PROXMOX_HOST=url.split("//", 1)[1], PROXMOX_USER="root@pam", PROXMOX_TOKEN_ID="demo",
                PROXMOX_TOKEN_SECRET=secret, PROXMOX_CA_PATH=str(ca_path),
                PROXLB_SNAPSHOT_FILE=str(BUILD / "demo-snapshot.json"), PROXLB_PLAN_FILE=str(BUILD / "demo-plan.json"),
+               PROXLB_REPORT_DIR=str(BUILD / "demo-reports"),
                ANSIBLE_COLLECTIONS_PATH=str(BUILD / "collections"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False")
     try:
@@ -49,7 +50,8 @@ def main():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    print("\ndemo done: the snapshot is in %s" % env["PROXLB_SNAPSHOT_FILE"])
+    print("\ndemo done: snapshot %s, plan %s, reports in %s" % (
+        env["PROXLB_SNAPSHOT_FILE"], env["PROXLB_PLAN_FILE"], env["PROXLB_REPORT_DIR"]))
 
 
 if __name__ == "__main__":
