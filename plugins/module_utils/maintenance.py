@@ -312,7 +312,6 @@ def _check_params(params, snapshot):
     return sorted(set(nodes)), state
 
 
-
 def _set_tags(client, changes, check_mode, progress):
     """Write [(guest, new tags)]; returns the vmids written (or, in check mode, that would be)."""
     done = []
