@@ -26,13 +26,6 @@ _SIZE = re.compile(r"(?:^|,)size=(\d+(?:\.\d+)?)([KMGT]?)")
 _UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
 
 
-def _major(version):
-    try:
-        return int(str(version).split(".", 1)[0])
-    except ValueError:
-        return 0
-
-
 def _psi(entry):
     values = dict((k, entry[k]) for k in snapshot_schema.PSI_FIELDS if isinstance(entry.get(k), (int, float)))
     return values or None
@@ -184,7 +177,7 @@ class Collector(object):
         return snapshot_schema.new(cluster, nodes, guests, storages=storages, **ha)
 
     def _collect_ha(self, nodes):
-        majors = [_major(n["pve_version"]) for n in nodes if n["pve_version"]]
+        majors = [(snapshot_schema.version_tuple(n["pve_version"]) or (0,))[0] for n in nodes if n["pve_version"]]
         ha = {"ha_resources": self._optional("/cluster/ha/resources", "HA resources")}
         if majors and min(majors) >= 9:
             ha["ha_rules"] = self._optional("/cluster/ha/rules", "HA rules")

@@ -23,6 +23,7 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ApiE
 from ansible_collections.proxlb.balancer.plugins.module_utils.journal import Journal
 from ansible_collections.proxlb.balancer.plugins.module_utils.load import reserve_bytes, GIB
 from ansible_collections.proxlb.balancer.plugins.module_utils.precondition import verdict
+from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import version_tuple
 
 RESULTS_SCHEMA = "proxlb.balancer/results/1"
 PLAN_SCHEMA = "proxlb.balancer/plan/1"
@@ -435,7 +436,7 @@ class Executor(object):
             if older:
                 return "skip", older
             answer = None
-            if kind == "qemu" or migration_params.version_tuple(source_version) >= (9, 0):
+            if kind == "qemu" or version_tuple(source_version) >= (9, 0):
                 answer = self.client.get("/nodes/%s/%s/%d/migrate" % (move["source"], kind, move["vmid"]),
                                          target=move["target"]) or {}
         except PermissionDenied as exc:

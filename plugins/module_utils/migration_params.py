@@ -13,16 +13,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
+from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import version_tuple
 
 # PVE's default shutdown timeout for a container restart migration (pct migrate --timeout)
 DEFAULT_RESTART_TIMEOUT = 180
 CONNTRACK_SINCE = (9, 0)
-
-
-def version_tuple(text):
-    """'9.1.2' -> (9, 1, 2); unknown -> ()."""
-    return tuple(int(p) for p in re.findall(r"\d+", str(text or ""))[:3])
 
 
 def older_major_reason(source_version, target_version, target):

@@ -14,14 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ApiError
-
-
-def _major_minor(version):
-    parts = (str(version).split(".") + ["0", "0"])[:2]
-    try:
-        return int(parts[0]), int(parts[1])
-    except ValueError:
-        return 0, 0
+from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import version_tuple
 
 
 def verdict(answer, target, with_local_disks):
@@ -63,7 +56,7 @@ class Precondition(object):
     def _answer(self, guest):
         vmid = guest["vmid"]
         if vmid not in self.answers:
-            version = _major_minor(self.versions.get(guest["node"], ""))
+            version = version_tuple(self.versions.get(guest["node"], ""))[:2]
             if guest["type"] == "lxc" and version < (9, 0):
                 self.answers[vmid] = None
             else:

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError, PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import version_tuple
 
 # resource -> PVE field stem (disk pressure is I/O pressure)
 FIELDS = {"memory": "pressurememory", "cpu": "pressurecpu", "disk": "pressureio"}
@@ -24,17 +25,10 @@ DEFAULT_LIMITS = {"pressure_some": 0.20, "pressure_full": 0.20, "pressure_spikes
 DEFAULT_MAX_MOVES = 1
 
 
-def _major(version):
-    try:
-        return int(str(version).split(".", 1)[0])
-    except ValueError:
-        return 0
-
-
 def require_pve9(snapshot):
     """PlanError naming the nodes when any online node runs PVE older than 9 (no PSI there)."""
     old = sorted("%s (%s)" % (n["node"], n["pve_version"]) for n in snapshot["nodes"]
-                 if n["status"] == "online" and _major(n["pve_version"]) < 9)
+                 if n["status"] == "online" and version_tuple(n["pve_version"]) < (9,))
     if old:
         raise PlanError("balancing.mode psi needs Proxmox VE 9 on every node (PVE 8 reports no pressure); "
                         "%s: use balancing.mode used or assigned" % ", ".join(old))

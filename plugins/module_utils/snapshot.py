@@ -15,6 +15,7 @@ __metaclass__ = type
 import copy
 import hashlib
 import json
+import re
 import time
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.errors import SnapshotError
@@ -303,6 +304,11 @@ def new(cluster, nodes, guests, **sections):
                 "collected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     document.update(sections)
     return normalize(document)
+
+
+def version_tuple(text):
+    """A PVE version as a comparable tuple: '9.1.2' -> (9, 1, 2); unknown or empty -> ()."""
+    return tuple(int(p) for p in re.findall(r"\d+", str(text or ""))[:3])
 
 
 def index(document):
