@@ -131,11 +131,8 @@ ranking:
            {node: pve1, score: null, reasons: ["anti-affinity tag:plb_anti_affinity_web: 101 (web1) already here"]}]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.proxlb.balancer.plugins.module_utils.module_main import run_module, uses_snapshot
 from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import common_argument_spec
-from ansible_collections.proxlb.balancer.plugins.module_utils.client import HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ProxLBError
 
 SPEC_KWARGS = {"mutually_exclusive": [("snapshot", "snapshot_file")]}
 
@@ -156,16 +153,8 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **SPEC_KWARGS)
-    live = not (module.params["snapshot"] or module.params["snapshot_file"])
-    if live and not HAS_PROXMOXER:
-        module.fail_json(msg=missing_required_lib("proxmoxer"), exception=str(PROXMOXER_IMPORT_ERROR))
     from ansible_collections.proxlb.balancer.plugins.module_utils.best_node import run_best_node
-    try:
-        result = run_best_node(module.params)
-    except ProxLBError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_module(argument_spec(), lambda module: run_best_node(module.params), SPEC_KWARGS, offline=uses_snapshot)
 
 
 if __name__ == "__main__":

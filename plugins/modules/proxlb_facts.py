@@ -118,11 +118,8 @@ api_calls:
   sample: 9
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.proxlb.balancer.plugins.module_utils.module_main import run_module
 from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import common_argument_spec
-from ansible_collections.proxlb.balancer.plugins.module_utils.client import HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ProxLBError
 
 
 def argument_spec():
@@ -133,16 +130,13 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not HAS_PROXMOXER:
-        module.fail_json(msg=missing_required_lib("proxmoxer"), exception=str(PROXMOXER_IMPORT_ERROR))
     from ansible_collections.proxlb.balancer.plugins.module_utils.runner import run_facts, write_json
-    try:
+
+    def engine(module):
         result = run_facts(module.params)
         write_json(result["snapshot"], module.params["snapshot_file"])
-    except ProxLBError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+        return result
+    run_module(argument_spec(), engine)
 
 
 if __name__ == "__main__":

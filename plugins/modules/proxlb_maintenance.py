@@ -154,11 +154,8 @@ diff:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.proxlb.balancer.plugins.module_utils.module_main import run_module
 from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import common_argument_spec
-from ansible_collections.proxlb.balancer.plugins.module_utils.client import HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ProxLBError
 
 
 def argument_spec():
@@ -174,15 +171,8 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not HAS_PROXMOXER:
-        module.fail_json(msg=missing_required_lib("proxmoxer"), exception=str(PROXMOXER_IMPORT_ERROR))
     from ansible_collections.proxlb.balancer.plugins.module_utils.maintenance import run_maintenance
-    try:
-        result = run_maintenance(module.params, check_mode=module.check_mode)
-    except ProxLBError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_module(argument_spec(), lambda module: run_maintenance(module.params, check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

@@ -158,11 +158,8 @@ msg:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.proxlb.balancer.plugins.module_utils.module_main import run_module
 from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import common_argument_spec
-from ansible_collections.proxlb.balancer.plugins.module_utils.client import HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ProxLBError
 
 SPEC_KWARGS = {"mutually_exclusive": [("plan", "plan_file")]}
 
@@ -183,17 +180,9 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **SPEC_KWARGS)
-    if not HAS_PROXMOXER:
-        module.fail_json(msg=missing_required_lib("proxmoxer"), exception=str(PROXMOXER_IMPORT_ERROR))
     from ansible_collections.proxlb.balancer.plugins.module_utils.executor import run_migrate
-    try:
-        result = run_migrate(module.params, check_mode=module.check_mode)
-    except ProxLBError as exc:
-        module.fail_json(msg=str(exc))
-    if result.get("failed"):
-        module.fail_json(**dict((k, v) for k, v in result.items() if k != "failed"))
-    module.exit_json(**result)
+    run_module(argument_spec(), lambda module: run_migrate(module.params, check_mode=module.check_mode),
+               SPEC_KWARGS)
 
 
 if __name__ == "__main__":

@@ -129,11 +129,8 @@ diff:
   sample: {before: {"101": pve1}, after: {"101": pve3}}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.proxlb.balancer.plugins.module_utils.module_main import run_module, uses_snapshot
 from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import PLAN_SPEC, common_argument_spec
-from ansible_collections.proxlb.balancer.plugins.module_utils.client import HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ProxLBError
 
 SPEC_KWARGS = {"mutually_exclusive": [("snapshot", "snapshot_file")]}
 
@@ -151,17 +148,13 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **SPEC_KWARGS)
-    live = not (module.params["snapshot"] or module.params["snapshot_file"])
-    if live and not HAS_PROXMOXER:
-        module.fail_json(msg=missing_required_lib("proxmoxer"), exception=str(PROXMOXER_IMPORT_ERROR))
     from ansible_collections.proxlb.balancer.plugins.module_utils.runner import run_plan, write_json
-    try:
+
+    def engine(module):
         result = run_plan(module.params)
         write_json(result["plan"], module.params["plan_file"])
-    except ProxLBError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+        return result
+    run_module(argument_spec(), engine, SPEC_KWARGS, offline=uses_snapshot)
 
 
 if __name__ == "__main__":

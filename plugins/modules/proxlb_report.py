@@ -146,10 +146,8 @@ markdown:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.proxlb.balancer.plugins.module_utils.module_main import run_module
 from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import common_argument_spec
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ProxLBError
 
 SPEC_KWARGS = {"mutually_exclusive": [("plan", "plan_file"), ("results", "results_file")],
                "required_one_of": [("plan", "plan_file")]}
@@ -171,13 +169,8 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **SPEC_KWARGS)
     from ansible_collections.proxlb.balancer.plugins.module_utils.report import run_report
-    try:
-        result = run_report(module.params)
-    except ProxLBError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_module(argument_spec(), lambda module: run_report(module.params), SPEC_KWARGS, offline=lambda params: True)
 
 
 if __name__ == "__main__":
