@@ -130,6 +130,20 @@ options:
     default: 1
 """
 
+    # Planning from a saved snapshot instead of the live cluster (proxlb_plan, proxlb_best_node).
+    SNAPSHOT_INPUT = r"""
+options:
+  snapshot:
+    description:
+      - A snapshot as returned by M(proxlb.balancer.proxlb_facts) (its C(snapshot)); no connection is made.
+      - Mutually exclusive with O(snapshot_file).
+    type: dict
+  snapshot_file:
+    description:
+      - A snapshot JSON file on the controller; no connection is made.
+    type: path
+"""
+
     ACTIONGROUP_PROXLB = r"""
 options: {}
 attributes:

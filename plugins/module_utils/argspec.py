@@ -41,6 +41,13 @@ PLAN_SPEC = dict(
     psi_max_moves=dict(type="int", default=1),
 )
 
+# A saved snapshot instead of the live cluster (doc fragment proxlb.balancer.proxlb.snapshot_input).
+SNAPSHOT_SPEC = dict(
+    snapshot=dict(type="dict"),
+    snapshot_file=dict(type="path"),
+)
+SNAPSHOT_EXCLUSIVE = {"mutually_exclusive": [("snapshot", "snapshot_file")]}
+
 
 def common_argument_spec(**extra):
     """Connection and behaviour options plus a module's own."""

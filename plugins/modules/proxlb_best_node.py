@@ -64,16 +64,9 @@ options:
     description:
       - Pool the new guest will join; the pool rules of O(balancing) apply to it.
     type: str
-  snapshot:
-    description:
-      - A snapshot as returned by M(proxlb.balancer.proxlb_facts) (its C(snapshot)); no connection is made.
-    type: dict
-  snapshot_file:
-    description:
-      - A snapshot JSON file on the controller; no connection is made.
-    type: path
 extends_documentation_fragment:
   - proxlb.balancer.proxlb
+  - proxlb.balancer.proxlb.snapshot_input
   - proxlb.balancer.proxlb.actiongroup_proxlb
   - proxlb.balancer.proxlb.attributes_read_only
 notes:
@@ -132,9 +125,9 @@ ranking:
 """
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.module_main import run_module, uses_snapshot
-from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import common_argument_spec
+from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import SNAPSHOT_EXCLUSIVE, SNAPSHOT_SPEC, common_argument_spec
 
-SPEC_KWARGS = {"mutually_exclusive": [("snapshot", "snapshot_file")]}
+SPEC_KWARGS = SNAPSHOT_EXCLUSIVE
 
 
 def argument_spec():
@@ -147,8 +140,7 @@ def argument_spec():
         storage=dict(type="str"),
         tags=dict(type="list", elements="str", default=[]),
         pool=dict(type="str"),
-        snapshot=dict(type="dict"),
-        snapshot_file=dict(type="path"),
+        **SNAPSHOT_SPEC
     )
 
 

@@ -34,14 +34,6 @@ options:
     type: list
     elements: str
     default: []
-  snapshot:
-    description:
-      - A snapshot as returned by M(proxlb.balancer.proxlb_facts) (its C(snapshot)); no connection is made.
-    type: dict
-  snapshot_file:
-    description:
-      - A snapshot JSON file on the controller; no connection is made.
-    type: path
   plan_file:
     description:
       - Write the plan as JSON to this path on the controller (for review, approval and a later
@@ -55,6 +47,7 @@ options:
     default: false
 extends_documentation_fragment:
   - proxlb.balancer.proxlb
+  - proxlb.balancer.proxlb.snapshot_input
   - proxlb.balancer.proxlb.planning
   - proxlb.balancer.proxlb.actiongroup_proxlb
   - proxlb.balancer.proxlb.attributes_read_only
@@ -130,20 +123,18 @@ diff:
 """
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.module_main import run_module, uses_snapshot
-from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import PLAN_SPEC, common_argument_spec
+from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import PLAN_SPEC, SNAPSHOT_EXCLUSIVE, SNAPSHOT_SPEC, common_argument_spec
 
-SPEC_KWARGS = {"mutually_exclusive": [("snapshot", "snapshot_file")]}
+SPEC_KWARGS = SNAPSHOT_EXCLUSIVE
 
 
 def argument_spec():
     return common_argument_spec(
         mode=dict(type="str", choices=["balance", "enforce", "evacuate"], default="balance"),
         evacuate_nodes=dict(type="list", elements="str", default=[]),
-        snapshot=dict(type="dict"),
-        snapshot_file=dict(type="path"),
         plan_file=dict(type="path"),
         guest_config=dict(type="bool", default=False),
-        **PLAN_SPEC
+        **dict(PLAN_SPEC, **SNAPSHOT_SPEC)
     )
 
 
