@@ -51,6 +51,7 @@ lint: venv
 
 molecule: venv
 	@if [ -d extensions/molecule/default ]; then $(VENV)/bin/molecule test -s default; fi
+	@if [ -d extensions/molecule/maintenance ]; then $(VENV)/bin/molecule test -s maintenance; fi
 	rm -rf $(STALE_COPY)
 
 bench: venv

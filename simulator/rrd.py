@@ -6,6 +6,7 @@ may carry ``psi`` in the scenario; otherwise pressure is derived from its cpu lo
 """
 
 import math
+import zlib
 
 # timeframe -> (step seconds, points) for PVE 9 and for PVE 8
 RESOLUTION = {
@@ -38,7 +39,8 @@ def _pressure(record, key, load):
 def rows(record, is_node, now, timeframe, cf, pve9):
     step, points = RESOLUTION[timeframe][0 if pve9 else 1]
     end = int(now) // step * step
-    seed = (hash(record.get("node") if is_node else record.get("vmid")) % 628) / 100.0
+    # crc32, not hash(): str hashes change with every process, and the history must be repeatable
+    seed = (zlib.crc32(str(record.get("node") if is_node else record.get("vmid")).encode()) % 628) / 100.0
     peak = 1.1 if cf == "MAX" else 1.0
     running = is_node or record.get("status") == "running"
     out = []
@@ -49,6 +51,8 @@ def rows(record, is_node, now, timeframe, cf, pve9):
         if running:
             cpu = min(1.0, max(0.0, record["cpu"] * _wave(seed, offset, 3600 * 6, 0.15) * (peak if i < points - 1 else 1)))
             mem = max(0, min(record["maxmem"], int(record["mem"] * _wave(seed + 1, offset, 3600 * 24, 0.05))))
+            if i == points - 1:
+                mem = record["mem"]  # the newest sample is the live value exactly, not a rounded product
         else:
             cpu, mem = 0.0, 0
         if is_node:
