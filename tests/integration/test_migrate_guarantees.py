@@ -141,8 +141,8 @@ def test_64_moves_on_16_nodes_run_5_at_a_time_within_capacity_and_a_rerun_is_a_n
 # ---------------------------------------------------------------------- 2. a token without VM.Migrate
 NO_MIGRATE = {
     # a privilege-separated token of an admin, given only an auditor role
-    "users": {"ops@pve": {"password": "ops-pass"}, "auditor@pve": {"password": "audit-pass",
-                                                                    "acl": {"/": "PVEAuditor"}}},
+    "users": {"ops@pve": {"password": "ops-pass"},
+              "auditor@pve": {"password": "audit-pass", "acl": {"/": "PVEAuditor"}}},
     "tokens": {"ops@pve!readonly": {"secret": "ro-secret", "privsep": True, "acl": {"/": "PVEAuditor"}},
                # a token without privilege separation of a user who may only audit
                "auditor@pve!ro": {"secret": "audit-secret", "privsep": False}},
@@ -297,9 +297,13 @@ def test_a_controller_killed_mid_run_resumes_from_the_journal_without_posting_tw
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     assert "Traceback" not in rerun.stdout + rerun.stderr
     result = saved(out)
-    assert set(statuses(result).values()) == {"done"}
+    got = statuses(result)
     followed = dict((r["vmid"], r["upid"]) for r in result["results"]["results"])
-    assert all(followed[vmid] == upid for vmid, upid in posted.items())   # the recorded task, not a new one
+    assert all(got[vmid] == "done" and followed[vmid] == upid for vmid, upid in posted.items())   # recorded task
+    # killed between a POST and its journal line, the guest's task may end before the rerun looks for it:
+    # then the guest is simply found on its target
+    assert all(got[t["vmid"]] in ("done", "already_done") for t in killed)
+    assert all(got[vmid] == "done" for vmid in wanted if vmid not in set(t["vmid"] for t in killed))
 
     assert placements(sim) == wanted
     log = migrations(sim)
