@@ -714,6 +714,12 @@ class _Planner(object):
         if self.balancing.get("enforce_pinning"):
             self.repair_preferences()
         self.balance()
+        if self.balancing.get("mode") != "psi" and self.should_balance():
+            # say why the plan ends above balanciness, so nobody reads it as a half-done job
+            why = "the move budget is spent" if not self.budget_left() else (
+                "no further move gains at least the margin within the rules, pins and capacity")
+            self.warnings.append("balance stops at %.1f pp, above balanciness %s: %s"
+                                 % (self.wspread(), self.balancing.get("balanciness"), why))
         violated = objective.violations(self.placement(), self._hard_rules(), self.nodes, len(self.targets))
         reported = set(u["rule"] for u in self.unsatisfiable)
         for entry in violated:
