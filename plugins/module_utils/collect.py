@@ -31,19 +31,17 @@ def _psi(entry):
     return values or None
 
 
+# numeric usage fields as /cluster/resources reports them (absent for offline nodes and unknown guests)
+_USAGE = ("maxcpu", "cpu", "maxmem", "mem", "maxdisk", "disk", "uptime")
+
+
+def _usage(entry):
+    return dict((key, entry.get(key, 0) or 0) for key in _USAGE)
+
+
 def _node_record(entry):
-    record = {
-        "node": entry["node"],
-        "status": entry.get("status", "unknown"),
-        "maxcpu": entry.get("maxcpu", 0) or 0,
-        "cpu": entry.get("cpu", 0) or 0,
-        "maxmem": entry.get("maxmem", 0) or 0,
-        "mem": entry.get("mem", 0) or 0,
-        "maxdisk": entry.get("maxdisk", 0) or 0,
-        "disk": entry.get("disk", 0) or 0,
-        "hastate": entry.get("hastate", ""),
-        "uptime": entry.get("uptime", 0) or 0,
-    }
+    record = {"node": entry["node"], "status": entry.get("status", "unknown"), "hastate": entry.get("hastate", "")}
+    record.update(_usage(entry))
     return record
 
 
@@ -59,14 +57,8 @@ def _guest_record(entry):
         "tags": entry.get("tags", ""),
         "pool": entry.get("pool", ""),
         "hastate": entry.get("hastate", ""),
-        "maxcpu": entry.get("maxcpu", 0) or 0,
-        "cpu": entry.get("cpu", 0) or 0,
-        "maxmem": entry.get("maxmem", 0) or 0,
-        "mem": entry.get("mem", 0) or 0,
-        "maxdisk": entry.get("maxdisk", 0) or 0,
-        "disk": entry.get("disk", 0) or 0,
-        "uptime": entry.get("uptime", 0) or 0,
     }
+    record.update(_usage(entry))
     psi = _psi(entry)
     if psi:
         record["psi"] = psi

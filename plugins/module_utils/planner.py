@@ -535,6 +535,10 @@ class _Planner(object):
                 self.move([vmid], target, reason)
                 made += 1
 
+    def _first_balance_move(self, tries, margin):
+        """Make the first (bundle, target) of ``tries`` that is worth it; False when none is."""
+        return any(self._try_balance_move(bundle, target, margin) for bundle, target in tries)
+
     def _try_balance_move(self, bundle, target, margin):
         source = self.node_of(bundle[0])
         gap = self.composite(source) - self.composite(target)
@@ -600,17 +604,10 @@ class _Planner(object):
                     break
                 receivers = sorted((n for n in targets if n != node),
                                    key=lambda n: (-(low * cap[n] - current(n)), n))
-                moved = False
-                for item_size, bundle in candidates(node, excess, current(node) - low * cap[node]):
-                    for target in receivers:
-                        if current(target) + item_size > high * cap[target]:
-                            continue
-                        if self._try_balance_move(bundle, target, margin):
-                            moved = True
-                            break
-                    if moved:
-                        break
-                if not moved:
+                tries = ((bundle, target)
+                         for item_size, bundle in candidates(node, excess, current(node) - low * cap[node])
+                         for target in receivers if current(target) + item_size <= high * cap[target])
+                if not self._first_balance_move(tries, margin):
                     break
         # fill: nodes still below the band take from the fullest nodes that stay inside it
         under = sorted((n for n in targets if current(n) < low * cap[n]),
@@ -623,16 +620,9 @@ class _Planner(object):
                 room = high * cap[node] - current(node)
                 donors = sorted((n for n in targets if n != node and current(n) > low * cap[n]),
                                 key=lambda n: (-current(n) / cap[n], n))
-                moved = False
-                for donor in donors:
-                    most = min(room, current(donor) - low * cap[donor])
-                    for _s, bundle in candidates(donor, deficit, most):
-                        if self._try_balance_move(bundle, node, margin):
-                            moved = True
-                            break
-                    if moved:
-                        break
-                if not moved:
+                tries = ((bundle, node) for donor in donors
+                         for _s, bundle in candidates(donor, deficit, min(room, current(donor) - low * cap[donor])))
+                if not self._first_balance_move(tries, margin):
                     break
 
     def local_phase(self):
