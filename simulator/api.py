@@ -8,7 +8,7 @@ import json
 import time
 
 from simulator import guestconfig, rrd
-from simulator.params import version_tuple
+from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import split_tags, version_tuple
 from simulator.pveerror import PveError, param_error
 
 GIB = 1024 ** 3
@@ -461,7 +461,7 @@ def _put_config(kind):
             guest.pop("description", None)
         if "tags" in req.params:
             text = req.params["tags"]
-            guest["tags"] = sorted(set(t for t in text.replace(",", ";").replace(" ", ";").split(";") if t))
+            guest["tags"] = sorted(set(split_tags(text)))
         if "description" in req.params:
             guest["description"] = req.params["description"]
         c.changed()

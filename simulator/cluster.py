@@ -11,7 +11,7 @@ import threading
 import time
 
 from simulator.acl import Acl
-from simulator.params import version_tuple
+from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import version_tuple
 from simulator.pveerror import PveError, param_error
 
 from ansible_collections.proxlb.balancer.plugins.module_utils import snapshot

@@ -7,6 +7,7 @@ a node's PVE version does not know yet (``since``).
 
 import re
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import version_tuple
 from simulator.pveerror import PveError
 
 NODE = {"type": "string", "format": "pve-node"}
@@ -116,10 +117,6 @@ class ParamError(PveError):
 
     def __init__(self, errors):
         super(ParamError, self).__init__(400, "Parameter verification failed.", errors)
-
-
-def version_tuple(text):
-    return tuple(int(p) for p in re.findall(r"\d+", str(text))[:3])
 
 
 def _check_value(spec, value):

@@ -20,7 +20,8 @@ from simulator.auth import Auth
 from simulator.certs import make_certificates
 from simulator.cluster import Cluster
 from simulator.faults import Faults
-from simulator.params import validate, version_tuple
+from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import version_tuple
+from simulator.params import validate
 from simulator.pveerror import PveError, not_implemented, param_error
 
 MAX_BODY = 64 * 1024  # PVE refuses larger request bodies too

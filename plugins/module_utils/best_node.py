@@ -22,7 +22,7 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.config import beha
 from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError, PlanError
 from ansible_collections.proxlb.balancer.plugins.module_utils.load import GIB, LoadModel, guest_load
 from ansible_collections.proxlb.balancer.plugins.module_utils.rules import build_rules, rule_index
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import normalize
+from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import normalize, split_tags
 
 MIB = 1024 ** 2
 REQUEST_KEYS = ("type", "cores", "sockets", "memory", "disk", "storage", "tags", "pool")
@@ -56,7 +56,7 @@ def normalize_request(request):
         out[key] = value
     tags = out["tags"]
     if isinstance(tags, str):
-        tags = [t for t in tags.replace(",", ";").replace(" ", ";").split(";") if t]
+        tags = split_tags(tags)
     if not isinstance(tags, (list, tuple)) or not all(isinstance(t, str) for t in tags):
         raise ConfigError("request.tags: expected a list of tags or a ';'-separated string, got %r" % (out["tags"],))
     out["tags"] = sorted(set(tags))

@@ -119,10 +119,14 @@ def _normalize_record(record, fields, path):
     return out
 
 
+def split_tags(text):
+    """PVE's tag string as a list; PVE separates tags with ';' (its parser accepts ',' and spaces too)."""
+    return [t for t in text.replace(",", ";").replace(" ", ";").split(";") if t]
+
+
 def _normalize_tags(tags, path):
     if isinstance(tags, str):
-        # PVE separates tags with ';' (also ',' and spaces are accepted by its parser)
-        tags = [t for t in tags.replace(",", ";").replace(" ", ";").split(";") if t]
+        tags = split_tags(tags)
     for i, tag in enumerate(tags):
         if not isinstance(tag, str):
             raise SnapshotError("%s[%d]: expected a string tag, got %r" % (path, i, tag))
