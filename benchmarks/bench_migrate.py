@@ -19,7 +19,7 @@ import simulator  # noqa: E402,F401  (makes the collection importable)
 from conftest import SimulatorProcess  # noqa: E402
 from test_migrate import make_plan, params, scenario  # noqa: E402
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.executor import run_migrate  # noqa: E402
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate  # noqa: E402
 
 NODES = 16
 MOVES = 40 if os.environ.get("BENCH_QUICK") else 100

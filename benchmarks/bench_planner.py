@@ -21,11 +21,13 @@ from simulator.generate import generate  # noqa: E402
 
 import fluid_bound  # noqa: E402
 import greedy_baseline  # noqa: E402
-from ansible_collections.proxlb.balancer.plugins.module_utils import config, objective, rules as rules_mod  # noqa: E402
-from ansible_collections.proxlb.balancer.plugins.module_utils.capacity import step_violations  # noqa: E402
-from ansible_collections.proxlb.balancer.plugins.module_utils.load import LoadModel  # noqa: E402
-from ansible_collections.proxlb.balancer.plugins.module_utils.planner import apply, plan  # noqa: E402
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import normalize  # noqa: E402
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement import objective
+from ansible_collections.proxlb.balancer.plugins.module_utils.rules import build as rules_mod  # noqa: E402
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.capacity import step_violations  # noqa: E402
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import LoadModel  # noqa: E402
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import apply, plan  # noqa: E402
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize  # noqa: E402
 
 SIZES = [(4, 40), (16, 500), (32, 2000), (64, 8000)]
 if os.environ.get("BENCH_QUICK"):

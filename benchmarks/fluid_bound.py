@@ -6,9 +6,10 @@ move to bring every node into a band of a given width. Pins and affinity are ign
 no rules), so these are bounds, not targets.
 """
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import config, objective
-from ansible_collections.proxlb.balancer.plugins.module_utils.load import LoadModel
-from ansible_collections.proxlb.balancer.plugins.module_utils.movability import ignored_guests, immovable_reason
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement import objective
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import LoadModel
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.movability import ignored_guests, immovable_reason
 
 
 def _columns(snapshot, options, rules, resource=0):

@@ -5,9 +5,10 @@ until the spread is within balanciness. Ignored guests, templates and locked gue
 them too); no capacity ledger and no rule repair beyond that, as documented.
 """
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import config, objective
-from ansible_collections.proxlb.balancer.plugins.module_utils.load import LoadModel
-from ansible_collections.proxlb.balancer.plugins.module_utils.movability import ignored_guests, immovable_reason
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement import objective
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import LoadModel
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.movability import ignored_guests, immovable_reason
 
 
 def greedy_plan(snapshot, options, rules):

@@ -11,7 +11,7 @@ import simulator  # noqa: F401  (makes the collection importable)
 
 def _serve(args):
     from simulator.server import build
-    from ansible_collections.proxlb.balancer.plugins.module_utils.errors import SnapshotError
+    from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import SnapshotError
     try:
         server, _ = build(args.scenario, args.bind, args.port, args.clock, args.token or (), args.password or (),
                           args.ca_out)

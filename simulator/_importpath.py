@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def ensure_collection_importable():
     try:
-        importlib.import_module("ansible_collections.proxlb.balancer.plugins.module_utils.errors")
+        importlib.import_module("ansible_collections.proxlb.balancer.plugins.module_utils.common.errors")
         return
     except ImportError:
         pass

@@ -8,7 +8,7 @@ import json
 import time
 
 from simulator import guestconfig, rrd
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import split_tags, version_tuple
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import split_tags, version_tuple
 from simulator.pveerror import PveError, param_error
 
 GIB = 1024 ** 3

@@ -11,10 +11,10 @@ import threading
 import time
 
 from simulator.acl import Acl
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import version_tuple
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import version_tuple
 from simulator.pveerror import PveError, param_error
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import snapshot
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts import snapshot
 
 GIB = 1024 ** 3
 

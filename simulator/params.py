@@ -7,7 +7,7 @@ a node's PVE version does not know yet (``since``).
 
 import re
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import version_tuple
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import version_tuple
 from simulator.pveerror import PveError
 
 NODE = {"type": "string", "format": "pve-node"}

@@ -20,7 +20,7 @@ from simulator.auth import Auth
 from simulator.certs import make_certificates
 from simulator.cluster import Cluster
 from simulator.faults import Faults
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import version_tuple
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import version_tuple
 from simulator.params import validate
 from simulator.pveerror import PveError, not_implemented, param_error
 

@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.maintenance import run_maintenance
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.maintenance import run_maintenance
 from ansible_collections.proxlb.balancer.plugins.plugin_utils.proxlb_action import ProxLBAction
 
 

@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.executor import run_migrate
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
 from ansible_collections.proxlb.balancer.plugins.plugin_utils.proxlb_action import ProxLBAction
 
 

@@ -136,7 +136,7 @@ import os
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ProxLBError
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ProxLBError
 
 CONNECTION = ("api_host", "api_port", "api_user", "api_password", "api_token_id", "api_token_secret",
               "validate_certs", "ca_path", "api_timeout")
@@ -154,7 +154,7 @@ class LookupModule(LookupBase):
             if key in CONNECTION and key not in kwargs:
                 continue  # config.resolve applies the environment after config_file, as the modules do
             params[key] = self.get_option(key)
-        from ansible_collections.proxlb.balancer.plugins.module_utils.best_node import run_best_node
+        from ansible_collections.proxlb.balancer.plugins.module_utils.plan.best_node import run_best_node
         try:
             result = run_best_node(params, dict(os.environ))
         except ProxLBError as exc:

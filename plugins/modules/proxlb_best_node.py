@@ -124,8 +124,8 @@ ranking:
            {node: pve1, score: null, reasons: ["anti-affinity tag:plb_anti_affinity_web: 101 (web1) already here"]}]
 """
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.module_main import run_module, uses_snapshot
-from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import SNAPSHOT_EXCLUSIVE, SNAPSHOT_SPEC, common_argument_spec
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.module_main import run_module, uses_snapshot
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.argspec import SNAPSHOT_EXCLUSIVE, SNAPSHOT_SPEC, common_argument_spec
 
 SPEC_KWARGS = SNAPSHOT_EXCLUSIVE
 
@@ -145,7 +145,7 @@ def argument_spec():
 
 
 def main():
-    from ansible_collections.proxlb.balancer.plugins.module_utils.best_node import run_best_node
+    from ansible_collections.proxlb.balancer.plugins.module_utils.plan.best_node import run_best_node
     run_module(argument_spec(), lambda module: run_best_node(module.params), SPEC_KWARGS, offline=uses_snapshot)
 
 

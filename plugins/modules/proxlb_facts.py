@@ -118,8 +118,8 @@ api_calls:
   sample: 9
 """
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.module_main import run_module
-from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import common_argument_spec
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.module_main import run_module
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.argspec import common_argument_spec
 
 
 def argument_spec():
@@ -130,7 +130,7 @@ def argument_spec():
 
 
 def main():
-    from ansible_collections.proxlb.balancer.plugins.module_utils.runner import run_facts, write_json
+    from ansible_collections.proxlb.balancer.plugins.module_utils.entry.runner import run_facts, write_json
 
     def engine(module):
         result = run_facts(module.params)

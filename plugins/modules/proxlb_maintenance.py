@@ -154,8 +154,8 @@ diff:
   type: dict
 """
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.module_main import run_module
-from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import common_argument_spec
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.module_main import run_module
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.argspec import common_argument_spec
 
 
 def argument_spec():
@@ -171,7 +171,7 @@ def argument_spec():
 
 
 def main():
-    from ansible_collections.proxlb.balancer.plugins.module_utils.maintenance import run_maintenance
+    from ansible_collections.proxlb.balancer.plugins.module_utils.entry.maintenance import run_maintenance
     run_module(argument_spec(), lambda module: run_maintenance(module.params, check_mode=module.check_mode))
 
 

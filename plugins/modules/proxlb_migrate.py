@@ -158,8 +158,8 @@ msg:
   type: str
 """
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.module_main import run_module
-from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import common_argument_spec
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.module_main import run_module
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.argspec import common_argument_spec
 
 SPEC_KWARGS = {"mutually_exclusive": [("plan", "plan_file")]}
 
@@ -180,7 +180,7 @@ def argument_spec():
 
 
 def main():
-    from ansible_collections.proxlb.balancer.plugins.module_utils.executor import run_migrate
+    from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
     run_module(argument_spec(), lambda module: run_migrate(module.params, check_mode=module.check_mode),
                SPEC_KWARGS)
 

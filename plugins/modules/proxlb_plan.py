@@ -122,8 +122,8 @@ diff:
   sample: {before: {"101": pve1}, after: {"101": pve3}}
 """
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.module_main import run_module, uses_snapshot
-from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import PLAN_SPEC, SNAPSHOT_EXCLUSIVE, SNAPSHOT_SPEC, common_argument_spec
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.module_main import run_module, uses_snapshot
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.argspec import PLAN_SPEC, SNAPSHOT_EXCLUSIVE, SNAPSHOT_SPEC, common_argument_spec
 
 SPEC_KWARGS = SNAPSHOT_EXCLUSIVE
 
@@ -139,7 +139,7 @@ def argument_spec():
 
 
 def main():
-    from ansible_collections.proxlb.balancer.plugins.module_utils.runner import run_plan, write_json
+    from ansible_collections.proxlb.balancer.plugins.module_utils.entry.runner import run_plan, write_json
 
     def engine(module):
         result = run_plan(module.params)

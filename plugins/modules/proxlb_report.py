@@ -146,8 +146,8 @@ markdown:
   type: str
 """
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.module_main import run_module
-from ansible_collections.proxlb.balancer.plugins.module_utils.argspec import common_argument_spec
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.module_main import run_module
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.argspec import common_argument_spec
 
 SPEC_KWARGS = {"mutually_exclusive": [("plan", "plan_file"), ("results", "results_file")],
                "required_one_of": [("plan", "plan_file")]}
@@ -169,7 +169,7 @@ def argument_spec():
 
 
 def main():
-    from ansible_collections.proxlb.balancer.plugins.module_utils.report import run_report
+    from ansible_collections.proxlb.balancer.plugins.module_utils.report.render import run_report
     run_module(argument_spec(), lambda module: run_report(module.params), SPEC_KWARGS, offline=lambda params: True)
 
 

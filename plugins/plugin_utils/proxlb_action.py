@@ -19,8 +19,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import config
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ProxLBError
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ProxLBError
 
 display = Display()
 

@@ -5,7 +5,7 @@ import pathlib
 import subprocess
 import sys
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.best_node import run_best_node
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.best_node import run_best_node
 
 from ansible_run import run_playbook, save_task, saved, sim_env
 

@@ -5,9 +5,9 @@ import socket
 
 import pytest
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import runner
-from ansible_collections.proxlb.balancer.plugins.module_utils import snapshot as snapshot_schema
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ApiError, AuthError
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry import runner
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts import snapshot as snapshot_schema
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, AuthError
 
 from ansible_run import run_playbook, save_task, saved, sim_env
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import PlanError
-from ansible_collections.proxlb.balancer.plugins.module_utils.executor import run_migrate
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
 
 from ansible_run import run_playbook, save_task, saved, sim_env
 

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import PermissionDenied
-from ansible_collections.proxlb.balancer.plugins.module_utils.executor import run_migrate
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PermissionDenied
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
 
 from ansible_run import save_task, saved, sim_env
 from test_migrate import make_plan, migrations, params, placements, scenario, statuses

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import runner
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import PermissionDenied
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry import runner
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PermissionDenied
 
 SCENARIOS = os.path.join(os.path.dirname(__file__), "..", "..", "simulator", "scenarios")
 

@@ -264,8 +264,8 @@ def test_schedule_rejects_a_bad_interval_in_one_line(tmp_path):
 
 def test_report_task_under_the_group_module_defaults(tmp_path):
     from ansible_run import run_playbook
-    from ansible_collections.proxlb.balancer.plugins.module_utils import snapshot
-    from ansible_collections.proxlb.balancer.plugins.module_utils.planner import plan as make_plan
+    from ansible_collections.proxlb.balancer.plugins.module_utils.facts import snapshot
+    from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import plan as make_plan
     plan = make_plan(snapshot.load(str(ROOT / "simulator" / "scenarios" / "small.json")), {})
     (tmp_path / "plan.json").write_text(json.dumps(plan))
     play = """

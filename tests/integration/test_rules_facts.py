@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import runner
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry import runner
 
 SCENARIOS = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scenarios",
                                           "rules_*.json")))

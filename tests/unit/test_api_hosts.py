@@ -1,7 +1,7 @@
 import pytest
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.api_hosts import parse_host, parse_hosts, url_host
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError
+from ansible_collections.proxlb.balancer.plugins.module_utils.connect.api_hosts import parse_host, parse_hosts, url_host
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -6,10 +6,10 @@ import pathlib
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.best_node import rank_nodes, normalize_request
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError, PlanError
-from ansible_collections.proxlb.balancer.plugins.module_utils.rules import build_rules
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import normalize
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.best_node import rank_nodes, normalize_request
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError, PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import build_rules
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize
 
 SCENARIOS = sorted((pathlib.Path(__file__).resolve().parents[1] / "scenarios").glob("best_*.json"))
 GIB = 1024 ** 3

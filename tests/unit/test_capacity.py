@@ -1,8 +1,8 @@
 """Hard capacity: memory minus reserve, local storage, CPU with overcommit; step-wise safety."""
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.capacity import Capacity, assign_steps, step_violations
-from ansible_collections.proxlb.balancer.plugins.module_utils.config import behaviour
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import normalize
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.capacity import Capacity, assign_steps, step_violations
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.config import behaviour
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize
 
 GIB = 1024 ** 3
 

@@ -1,4 +1,4 @@
-from ansible_collections.proxlb.balancer.plugins.module_utils.collect import guest_details, parse_crs
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.collect import guest_details, parse_crs
 
 
 def test_local_disks_and_devices_from_a_vm_config():

@@ -5,11 +5,11 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import config
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError, PlanError
-from ansible_collections.proxlb.balancer.plugins.module_utils.executor import (
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError, PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import (
     Limits, Live, dependencies, load_plan, stale_reason, upid_fields)
-from ansible_collections.proxlb.balancer.plugins.module_utils.journal import Journal
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.journal import Journal
 
 GIB = 1024 ** 3
 NODES = ["pve1", "pve2", "pve3", "pve4"]

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import history
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import normalize
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts import history
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize
 
 GIB = 1024 ** 3
 NOW = 1760000000
@@ -66,8 +66,8 @@ def test_cooldown_and_ha_hold():
 
 
 def test_collect_history_against_the_simulator(simulator):
-    from ansible_collections.proxlb.balancer.plugins.module_utils.client import ProxmoxClient
-    from ansible_collections.proxlb.balancer.plugins.module_utils.collect import collect_snapshot
+    from ansible_collections.proxlb.balancer.plugins.module_utils.connect.client import ProxmoxClient
+    from ansible_collections.proxlb.balancer.plugins.module_utils.facts.collect import collect_snapshot
     sim = simulator("small.json")
     client = ProxmoxClient(dict(api_host=[sim.api_host], api_port=8006, api_user=sim.user,
                                 api_token_id=sim.token_name, api_token_secret=sim.token_secret,

@@ -1,7 +1,7 @@
 """Node and guest load in modes used and assigned, reserves, percent of capacity."""
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.load import LoadModel, guest_load, reserve_bytes
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import normalize
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import LoadModel, guest_load, reserve_bytes
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize
 
 GIB = 1024 ** 3
 

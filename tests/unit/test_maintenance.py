@@ -3,11 +3,11 @@ before a drain, what remains on a drained node (the reboot is tested against the
 
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import maintenance
-from ansible_collections.proxlb.balancer.plugins.module_utils.capacity import step_violations
-from ansible_collections.proxlb.balancer.plugins.module_utils.config import behaviour
-from ansible_collections.proxlb.balancer.plugins.module_utils.rules import build_rules
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import normalize
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry import maintenance
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.capacity import step_violations
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.config import behaviour
+from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import build_rules
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize
 
 GIB = 1024 ** 3
 TAG = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=12)

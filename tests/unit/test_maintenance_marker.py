@@ -1,4 +1,4 @@
-from ansible_collections.proxlb.balancer.plugins.module_utils.maintenance_marker import parse, render
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.maintenance_marker import parse, render
 
 
 def test_marker_round_trip_keeps_the_admins_notes():
@@ -18,8 +18,9 @@ def test_no_notes_no_marker():
 
 
 def test_marked_nodes_become_a_maintenance_rule():
-    from ansible_collections.proxlb.balancer.plugins.module_utils import config, snapshot
-    from ansible_collections.proxlb.balancer.plugins.module_utils.rules import build_rules
+    from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
+    from ansible_collections.proxlb.balancer.plugins.module_utils.facts import snapshot
+    from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import build_rules
     snap = snapshot.normalize({
         "cluster": {"maintenance_nodes": ["pve2"]},
         "nodes": [{"node": "pve1", "maxcpu": 8, "maxmem": 64}, {"node": "pve2", "maxcpu": 8, "maxmem": 64}],

@@ -3,8 +3,8 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import config
-from ansible_collections.proxlb.balancer.plugins.module_utils.migration_params import (
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.migration_params import (
     build, older_major_reason, storage_pairs)
 
 BALANCING = config.behaviour()["balancing"]

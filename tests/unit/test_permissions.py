@@ -2,8 +2,8 @@
 
 import pytest
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import permissions
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import PermissionDenied
+from ansible_collections.proxlb.balancer.plugins.module_utils.connect import permissions
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PermissionDenied
 
 PROXLB_ROLE = {"Datastore.Audit": 1, "Sys.Audit": 1, "VM.Audit": 1, "VM.Migrate": 1}
 POOLS = {"balancing": {"pools": {"dev": {"type": "affinity", "pin": [], "strict": True}}}}

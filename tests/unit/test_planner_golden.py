@@ -9,10 +9,12 @@ import os
 
 import pytest
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import config, objective, rules as rules_mod
-from ansible_collections.proxlb.balancer.plugins.module_utils.capacity import step_violations
-from ansible_collections.proxlb.balancer.plugins.module_utils.planner import apply, plan, plan_summary
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import normalize
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement import objective
+from ansible_collections.proxlb.balancer.plugins.module_utils.rules import build as rules_mod
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.capacity import step_violations
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import apply, plan, plan_summary
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIOS = sorted(glob.glob(os.path.join(HERE, "..", "scenarios", "plan_*.json")))

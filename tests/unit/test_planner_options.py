@@ -2,11 +2,11 @@
 
 import pytest
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PlanError
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError
-from ansible_collections.proxlb.balancer.plugins.module_utils.planner import plan
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import normalize
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import plan
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize
 
 GIB = 1024 ** 3
 

@@ -4,10 +4,11 @@ placement moves nothing when the first reached its goal."""
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import config, objective
-from ansible_collections.proxlb.balancer.plugins.module_utils.capacity import step_violations
-from ansible_collections.proxlb.balancer.plugins.module_utils.planner import apply, plan
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import normalize
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement import objective
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.capacity import step_violations
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import apply, plan
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize
 
 GIB = 1024 ** 3
 

@@ -5,10 +5,10 @@ import pathlib
 
 import pytest
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import pressure
-from ansible_collections.proxlb.balancer.plugins.module_utils.config import behaviour
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError, PlanError
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import normalize
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan import pressure
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.config import behaviour
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError, PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize
 
 SCENARIOS = pathlib.Path(__file__).resolve().parents[1] / "scenarios"
 

@@ -9,9 +9,10 @@ from html.parser import HTMLParser
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import report, snapshot
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import PlanError
-from ansible_collections.proxlb.balancer.plugins.module_utils.planner import plan as make_plan
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts import snapshot
+from ansible_collections.proxlb.balancer.plugins.module_utils.report import render as report
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import plan as make_plan
 
 DEMO = os.path.join(os.path.dirname(__file__), "..", "..", "simulator", "scenarios", "demo.json")
 

@@ -10,7 +10,7 @@ import zlib
 
 import pytest
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import report
+from ansible_collections.proxlb.balancer.plugins.module_utils.report import render as report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="chromium is not installed")

@@ -10,7 +10,9 @@ import time
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import config, rules, snapshot, tags
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts import snapshot
+from ansible_collections.proxlb.balancer.plugins.module_utils.rules import build as rules, tags
 
 SCENARIOS = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scenarios",
                                           "rules_*.json")))

@@ -7,7 +7,7 @@ from simulator.cluster import Cluster
 from simulator.generate import generate
 from simulator import guestconfig
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import snapshot
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts import snapshot
 
 SCENARIOS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                          "simulator", "scenarios")

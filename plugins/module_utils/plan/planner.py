@@ -17,13 +17,15 @@ __metaclass__ = type
 import bisect
 import copy
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import history, objective, pressure
-from ansible_collections.proxlb.balancer.plugins.module_utils.capacity import Capacity, assign_steps
-from ansible_collections.proxlb.balancer.plugins.module_utils.config import behaviour
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError, PlanError
-from ansible_collections.proxlb.balancer.plugins.module_utils.load import LoadModel, RESOURCES, GIB
-from ansible_collections.proxlb.balancer.plugins.module_utils.movability import ignored_guests, immovable_reason
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import normalize, fingerprint
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts import history
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement import objective
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan import pressure
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.capacity import Capacity, assign_steps
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.config import behaviour
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError, PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import LoadModel, RESOURCES, GIB
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.movability import ignored_guests, immovable_reason
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize, fingerprint
 
 SCHEMA = "proxlb.balancer/plan/1"
 MODES = ("balance", "enforce", "evacuate")
@@ -35,7 +37,7 @@ LOCAL_TARGETS = 4
 
 
 def _build_rules(snapshot, options):
-    from ansible_collections.proxlb.balancer.plugins.module_utils.rules import build_rules
+    from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import build_rules
     built = build_rules(snapshot, options)
     if isinstance(built, tuple):
         return list(built[0]), list(built[1])
@@ -122,7 +124,7 @@ class _Planner(object):
         self.anti = {}         # rule id -> members
         self.anti_of = {}      # vmid -> [rule ids]
         self.anti_count = {}   # rule id -> {node: count}
-        from ansible_collections.proxlb.balancer.plugins.module_utils.rules import rule_index
+        from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import rule_index
         pins = [dict(r, nodes=[n for n in r["nodes"] if n in self.nodes]) for r in self.rules if r["kind"] == "pin"]
         for rule in pins:
             if not rule["nodes"]:

@@ -11,10 +11,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import config, permissions
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ApiError, PermissionDenied
-from ansible_collections.proxlb.balancer.plugins.module_utils.client import ProxmoxClient
-from ansible_collections.proxlb.balancer.plugins.module_utils.collect import collect_snapshot
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
+from ansible_collections.proxlb.balancer.plugins.module_utils.connect import permissions
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, PermissionDenied
+from ansible_collections.proxlb.balancer.plugins.module_utils.connect.client import ProxmoxClient
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.collect import collect_snapshot
 
 GIB = 1024.0 ** 3
 # plan options beside the behaviour sections (see docs/levels.md and docs/best-node.md)
@@ -88,7 +89,7 @@ def run_facts(params, environ=None):
 
 
 def _rules(snapshot, behaviour):
-    from ansible_collections.proxlb.balancer.plugins.module_utils.rules import build_rules
+    from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import build_rules
     return build_rules(snapshot, behaviour)
 
 
@@ -103,7 +104,7 @@ def snapshot_for(params, environ=None):
     """The snapshot a plan starts from: given (what-if, no connection) or read live.
 
     Returns (snapshot, behaviour, warnings, client); client is None for a given snapshot."""
-    from ansible_collections.proxlb.balancer.plugins.module_utils import snapshot as snapshot_schema
+    from ansible_collections.proxlb.balancer.plugins.module_utils.facts import snapshot as snapshot_schema
     given = params.get("snapshot") or params.get("snapshot_file")
     if given:
         _connection, behaviour, warnings = config.resolve(params, environ)
@@ -112,7 +113,7 @@ def snapshot_for(params, environ=None):
     snapshot, collect_warnings = collect_snapshot(client, guest_config=params.get("guest_config", False))
     warnings += host_warnings(client) + collect_warnings
     if params.get("window") or params.get("cooldown"):
-        from ansible_collections.proxlb.balancer.plugins.module_utils.history import collect_history
+        from ansible_collections.proxlb.balancer.plugins.module_utils.facts.history import collect_history
         warnings += collect_history(client, snapshot, params.get("window"), params.get("cooldown"))
     return snapshot, behaviour, warnings, client
 
@@ -128,8 +129,8 @@ def plan_options(params, behaviour):
 
 
 def run_plan(params, environ=None):
-    from ansible_collections.proxlb.balancer.plugins.module_utils.planner import plan as make_plan, plan_summary
-    from ansible_collections.proxlb.balancer.plugins.module_utils.precondition import Precondition
+    from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import plan as make_plan, plan_summary
+    from ansible_collections.proxlb.balancer.plugins.module_utils.placement.precondition import Precondition
     snapshot, behaviour, warnings, client = snapshot_for(params, environ)
     options = plan_options(params, behaviour)
     precondition = None

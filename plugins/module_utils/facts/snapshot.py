@@ -18,7 +18,7 @@ import json
 import re
 import time
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import SnapshotError
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import SnapshotError
 
 SCHEMA = "proxlb.balancer/snapshot/1"
 GUEST_TYPES = ("qemu", "lxc")

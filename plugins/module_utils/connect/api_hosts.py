@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
 
 DEFAULT_PORT = 8006
 

@@ -15,8 +15,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError, PlanError
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import version_tuple
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError, PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import version_tuple
 
 # resource -> PVE field stem (disk pressure is I/O pressure)
 FIELDS = {"memory": "pressurememory", "cpu": "pressurecpu", "disk": "pressureio"}

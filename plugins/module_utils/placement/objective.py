@@ -12,8 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError
-from ansible_collections.proxlb.balancer.plugins.module_utils.load import RESOURCES
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import RESOURCES
 
 
 def weights(balancing):

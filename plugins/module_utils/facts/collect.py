@@ -16,9 +16,9 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import snapshot as snapshot_schema
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ApiError, PermissionDenied
-from ansible_collections.proxlb.balancer.plugins.module_utils.maintenance_marker import parse as parse_marker
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts import snapshot as snapshot_schema
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, PermissionDenied
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.maintenance_marker import parse as parse_marker
 
 _DISK_KEY = re.compile(r"^(scsi|virtio|sata|ide|efidisk|tpmstate|unused|mp)\d+$|^rootfs$")
 _DEVICE_KEY = re.compile(r"^(hostpci|usb|serial|parallel|virtiofs|dev)\d+$|^ivshmem$")

@@ -18,14 +18,14 @@ __metaclass__ = type
 import copy
 import time
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import maintenance_marker
-from ansible_collections.proxlb.balancer.plugins.module_utils.capacity import Capacity, assign_steps
-from ansible_collections.proxlb.balancer.plugins.module_utils.config import behaviour as full_behaviour
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ApiError, ConfigError, PlanError
-from ansible_collections.proxlb.balancer.plugins.module_utils.load import LoadModel, GIB
-from ansible_collections.proxlb.balancer.plugins.module_utils.movability import ignored_guests, immovable_reason
-from ansible_collections.proxlb.balancer.plugins.module_utils.objective import violations
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import fingerprint
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts import maintenance_marker
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.capacity import Capacity, assign_steps
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.config import behaviour as full_behaviour
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, ConfigError, PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import LoadModel, GIB
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.movability import ignored_guests, immovable_reason
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.objective import violations
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import fingerprint
 
 ORIGIN = "plb_origin_"
 PLAN_SCHEMA = "proxlb.balancer/plan/1"
@@ -325,9 +325,9 @@ def _set_tags(client, changes, check_mode, progress):
 
 
 def _present(ctx, nodes, marker_after):
-    from ansible_collections.proxlb.balancer.plugins.module_utils.planner import plan as make_plan
-    from ansible_collections.proxlb.balancer.plugins.module_utils.precondition import Precondition
-    from ansible_collections.proxlb.balancer.plugins.module_utils.rules import build_rules
+    from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import plan as make_plan
+    from ansible_collections.proxlb.balancer.plugins.module_utils.placement.precondition import Precondition
+    from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import build_rules
     snapshot, behaviour = ctx["snapshot"], ctx["behaviour"]
     snapshot["cluster"]["maintenance_nodes"] = marker_after
     options = dict(behaviour, mode="evacuate", evacuate_nodes=nodes)
@@ -355,7 +355,7 @@ def _present(ctx, nodes, marker_after):
 
 
 def _absent(ctx, nodes, marker_after, return_guests):
-    from ansible_collections.proxlb.balancer.plugins.module_utils.rules import build_rules
+    from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import build_rules
     snapshot, behaviour = ctx["snapshot"], ctx["behaviour"]
     snapshot["cluster"]["maintenance_nodes"] = marker_after
     rules, rule_warnings = build_rules(snapshot, behaviour)
@@ -380,8 +380,8 @@ def run_maintenance(params, environ=None, check_mode=False, progress=None):
     ``reboot``, reboot the drained nodes one by one). absent: unmark the nodes, remove the origin tags of
     guests that are home (all of them with ``return_guests: false``) and return the plan that brings the
     others home. ``changed`` only when the marker or a tag changed (or a node was rebooted)."""
-    from ansible_collections.proxlb.balancer.plugins.module_utils import runner
-    from ansible_collections.proxlb.balancer.plugins.module_utils.collect import collect_snapshot
+    from ansible_collections.proxlb.balancer.plugins.module_utils.entry import runner
+    from ansible_collections.proxlb.balancer.plugins.module_utils.facts.collect import collect_snapshot
     actions = ["read", "write_tags", "maintenance"] + (["reboot"] if params.get("reboot") else [])
     client, behaviour, warnings = runner.connect(params, environ, actions=actions)
     description, marker_before = read_marker(client)

@@ -17,7 +17,7 @@ import json
 import os
 import time
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
 
 SCHEMA = "proxlb.balancer/journal/1"
 # outcomes after which nothing of ours can still be running for that guest

@@ -18,12 +18,12 @@ __metaclass__ = type
 import re
 import time
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import migration_params
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ApiError, PermissionDenied, PlanError
-from ansible_collections.proxlb.balancer.plugins.module_utils.journal import Journal
-from ansible_collections.proxlb.balancer.plugins.module_utils.load import reserve_bytes, GIB
-from ansible_collections.proxlb.balancer.plugins.module_utils.precondition import verdict
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import version_tuple
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate import migration_params
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, PermissionDenied, PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.journal import Journal
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import reserve_bytes, GIB
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.precondition import verdict
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import version_tuple
 
 RESULTS_SCHEMA = "proxlb.balancer/results/1"
 PLAN_SCHEMA = "proxlb.balancer/plan/1"
@@ -600,7 +600,7 @@ class Executor(object):
 
 # ---------------------------------------------------------------------- the module's entry point
 def _plan_from(params, environ):
-    from ansible_collections.proxlb.balancer.plugins.module_utils import runner
+    from ansible_collections.proxlb.balancer.plugins.module_utils.entry import runner
     if params.get("plan"):
         return params["plan"], []
     if params.get("plan_file"):
@@ -618,7 +618,7 @@ def _plan_from(params, environ):
 
 def run_migrate(params, environ=None, check_mode=False, progress=None):
     """Execute a plan (given, from a file, or made now); returns the module result with the results."""
-    from ansible_collections.proxlb.balancer.plugins.module_utils import runner
+    from ansible_collections.proxlb.balancer.plugins.module_utils.entry import runner
     plan, warnings = _plan_from(params, environ)
     load_plan(plan)
     client, behaviour, connect_warnings = runner.connect(params, environ, actions=("read", "migrate"))

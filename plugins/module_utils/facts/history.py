@@ -18,7 +18,7 @@ __metaclass__ = type
 import re
 import time
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
 
 MIGRATION_TASKS = ("qmigrate", "vzmigrate", "hamigrate", "harelocate")
 TIMEFRAMES = ("hour", "day", "week", "month", "year")

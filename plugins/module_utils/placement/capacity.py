@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.load import reserve_bytes, GIB
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import reserve_bytes, GIB
 
 
 class Capacity(object):

@@ -16,13 +16,13 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import objective
-from ansible_collections.proxlb.balancer.plugins.module_utils.capacity import Capacity
-from ansible_collections.proxlb.balancer.plugins.module_utils.config import behaviour
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError, PlanError
-from ansible_collections.proxlb.balancer.plugins.module_utils.load import GIB, LoadModel, guest_load
-from ansible_collections.proxlb.balancer.plugins.module_utils.rules import build_rules, rule_index
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import normalize, split_tags
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement import objective
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.capacity import Capacity
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.config import behaviour
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError, PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import GIB, LoadModel, guest_load
+from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import build_rules, rule_index
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize, split_tags
 
 MIB = 1024 ** 2
 REQUEST_KEYS = ("type", "cores", "sockets", "memory", "disk", "storage", "tags", "pool")
@@ -252,7 +252,7 @@ def request_from_params(params):
 
 def run_best_node(params, environ=None):
     """The module's work: the ranking for the requested guest, from a given snapshot or the live cluster."""
-    from ansible_collections.proxlb.balancer.plugins.module_utils.runner import snapshot_for
+    from ansible_collections.proxlb.balancer.plugins.module_utils.entry.runner import snapshot_for
     snapshot, options, warnings, _client = snapshot_for(params, environ)
     ranking, rule_warnings = _rank(snapshot, request_from_params(params), options, None)
     return {"changed": False, "node": ranking[0]["node"], "ranking": copy.deepcopy(ranking),

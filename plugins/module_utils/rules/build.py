@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import fnmatch
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import tags as plb_tags
+from ansible_collections.proxlb.balancer.plugins.module_utils.rules import tags as plb_tags
 
 KINDS = ("ignore", "pin", "maintenance", "exclude_node", "anti_affinity", "affinity")
 _KIND_ORDER = dict((kind, i) for i, kind in enumerate(KINDS))

@@ -14,8 +14,8 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.api_hosts import parse_hosts, url_host
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import (
+from ansible_collections.proxlb.balancer.plugins.module_utils.connect.api_hosts import parse_hosts, url_host
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import (
     ApiError, AuthError, ConfigError, PermissionDenied)
 
 try:

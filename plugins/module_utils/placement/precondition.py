@@ -13,8 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ApiError
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import version_tuple
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import version_tuple
 
 
 def verdict(answer, target, with_local_disks):

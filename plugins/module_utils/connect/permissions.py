@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import PermissionDenied
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PermissionDenied
 
 ACTIONS = ("read", "migrate", "write_tags", "pools", "maintenance", "reboot")
 

@@ -17,7 +17,7 @@ import datetime
 import json
 import os
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PlanError
 
 from html import escape as _html_escape
 

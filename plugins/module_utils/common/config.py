@@ -19,8 +19,8 @@ import copy
 import difflib
 import os
 
-from ansible_collections.proxlb.balancer.plugins.module_utils import levels
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import levels
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
 
 try:
     import yaml

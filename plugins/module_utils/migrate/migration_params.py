@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.snapshot import version_tuple
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import version_tuple
 
 # PVE's default shutdown timeout for a container restart migration (pct migrate --timeout)
 DEFAULT_RESTART_TIMEOUT = 180

@@ -13,8 +13,8 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.client import HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ProxLBError
+from ansible_collections.proxlb.balancer.plugins.module_utils.connect.client import HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ProxLBError
 
 
 def uses_snapshot(params):

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.errors import ConfigError
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
 
 # level: (balance at all, balanciness pp, margin pp, max_migrations or None for unlimited)
 LEVELS = {
