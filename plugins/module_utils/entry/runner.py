@@ -143,9 +143,8 @@ def run_plan(params, environ=None):
 
 
 def write_json(document, path):
-    """Write an artifact (snapshot, plan, results) as stable JSON on the controller."""
-    import json
+    """Write an artifact (snapshot, plan, results) as stable JSON on the controller: 0600, never through a
+    symlink (common/artifacts.py)."""
+    from ansible_collections.proxlb.balancer.plugins.module_utils.common import artifacts
     if path:
-        with open(path, "w") as handle:
-            json.dump(document, handle, indent=1, sort_keys=True)
-            handle.write("\n")
+        artifacts.write_json(path, document)

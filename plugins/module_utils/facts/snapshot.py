@@ -297,8 +297,8 @@ def dump(document, path=None):
     """Serialise a snapshot as stable, indented JSON; write it to ``path`` when given."""
     text = json.dumps(document, indent=1, sort_keys=True)
     if path:
-        with open(path, "w") as handle:
-            handle.write(text + "\n")
+        from ansible_collections.proxlb.balancer.plugins.module_utils.common import artifacts
+        artifacts.write_text(path, text + "\n", what="snapshot file")
     return text
 
 

@@ -17,6 +17,7 @@ import json
 import os
 import time
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import artifacts
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
 
 SCHEMA = "proxlb.balancer/journal/1"
@@ -42,13 +43,8 @@ class Journal(object):
         self.records.append(record)
         if not self.path:
             return
-        try:
-            with open(self.path, "a") as handle:
-                handle.write(json.dumps(record, sort_keys=True) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-        except (IOError, OSError) as exc:
-            raise ConfigError("journal %s: cannot write it (%s)" % (self.path, exc.strerror or exc))
+        # 0600, O_NOFOLLOW|O_APPEND, fsync'ed (common/artifacts.py); errors are one line naming the path
+        artifacts.append_line(self.path, json.dumps(record, sort_keys=True), what="journal")
 
     def run_started(self, fingerprint, moves):
         self._write({"event": "run", "schema": SCHEMA, "fingerprint": fingerprint, "moves": moves})

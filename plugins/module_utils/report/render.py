@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import artifacts
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PlanError
 
 from html import escape as _html_escape
@@ -262,8 +263,7 @@ def write(doc, plan, results, dest, name):
     if not name or os.sep in name or name in (".", ".."):
         raise PlanError("name: %r is not a plain file name (no directories)" % (name,))
     try:
-        if not os.path.isdir(dest):
-            os.makedirs(dest, 0o750)
+        artifacts.ensure_dir(dest, what="report directory")
         paths = {"html": os.path.join(dest, name + ".html"), "markdown": os.path.join(dest, name + ".md"),
                  "plan": os.path.join(dest, name + "-plan.json")}
         _write_text(paths["html"], html(doc))
@@ -278,11 +278,8 @@ def write(doc, plan, results, dest, name):
 
 
 def _write_text(path, text):
-    # write then rename: a reader (a web server, AWX) never sees half a report
-    tmp = path + ".tmp"
-    with open(tmp, "w") as handle:
-        handle.write(text)
-    os.rename(tmp, path)
+    # 0600, never through a symlink, written then renamed: a reader never sees half a report
+    artifacts.write_text(path, text, what="report")
 
 
 def _load(value, path, what):
