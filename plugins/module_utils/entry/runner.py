@@ -15,7 +15,9 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.common import conf
 from ansible_collections.proxlb.balancer.plugins.module_utils.connect import permissions
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, PermissionDenied
 from ansible_collections.proxlb.balancer.plugins.module_utils.connect.client import ProxmoxClient
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.natural import natural_key
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.collect import collect_snapshot
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import LoadModel
 
 GIB = 1024.0 ** 3
 # plan options beside the behaviour sections (see docs/levels.md and docs/best-node.md)
@@ -27,12 +29,19 @@ def _pct(used, total):
 
 
 def node_summary(snapshot):
-    """Per-node usage: what people look at first (guests, memory, CPU and disk in percent)."""
+    """Per-node usage: what people look at first (guests, memory, CPU and disk in percent), nodes in natural
+    order (pve1, pve2, pve10).
+
+    ``disk_pct`` is node-local storage (the non-shared storages together, never less than the guests' local
+    disks on it), the same number the planner balances and the plan and report show; ``rootfs_pct`` is the
+    node's root filesystem as PVE reports it for the node (``disk``/``maxdisk``), which counts as its local
+    storage only when the node lists none."""
     counts = {}
     for guest in snapshot["guests"]:
         counts[guest["node"]] = counts.get(guest["node"], 0) + 1
+    loads = LoadModel(snapshot, {})   # disk is the same in every load mode and has no reserve
     summary = {}
-    for node in snapshot["nodes"]:
+    for node in sorted(snapshot["nodes"], key=lambda n: natural_key(n["node"])):
         summary[node["node"]] = {
             "status": node["status"],
             "hastate": node["hastate"],
@@ -42,7 +51,8 @@ def node_summary(snapshot):
             "mem_total_gib": round(node["maxmem"] / GIB, 1),
             "mem_pct": _pct(node["mem"], node["maxmem"]),
             "cpu_pct": round(100.0 * node["cpu"], 1),
-            "disk_pct": _pct(node["disk"], node["maxdisk"]),
+            "disk_pct": round(loads.percent(node["node"], 2), 1),
+            "rootfs_pct": _pct(node["disk"], node["maxdisk"]),
         }
     return summary
 
@@ -65,10 +75,9 @@ def connect(params, environ=None, actions=("read",)):
 
 
 def host_warnings(client):
-    notes = ["API host %s did not answer (%s)" % (f["host"], f["error"]) for f in client.failed_hosts]
-    if client.failed_hosts:
-        notes.append("API host %s answered" % client.host_used)
-    return notes
+    """A warning per API host that did not answer; the host that did is a result field (api_host_used), not a
+    warning: answering is what a host should do."""
+    return ["API host %s did not answer (%s)" % (f["host"], f["error"]) for f in client.failed_hosts]
 
 
 def run_facts(params, environ=None):
@@ -138,8 +147,11 @@ def run_plan(params, environ=None):
         precondition = Precondition(client, snapshot, options["balancing"]["with_local_disks"])
     plan = make_plan(snapshot, options, precondition=precondition)
     warnings.extend(plan.get("warnings", []))
-    return {"changed": False, "plan": plan, "diff": placement_diff(plan), "warnings": warnings,
-            "summary": plan_summary(plan).splitlines()}
+    result = {"changed": False, "plan": plan, "diff": placement_diff(plan), "warnings": warnings,
+              "summary": plan_summary(plan).splitlines()}
+    if client is not None:
+        result["api_host_used"] = client.host_used
+    return result
 
 
 def write_json(document, path):

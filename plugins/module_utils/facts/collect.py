@@ -18,6 +18,7 @@ import re
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts import snapshot as snapshot_schema
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, PermissionDenied
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.natural import natural_key
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.maintenance_marker import parse as parse_marker
 
 _DISK_KEY = re.compile(r"^(scsi|virtio|sata|ide|efidisk|tpmstate|unused|mp)\d+$|^rootfs$")
@@ -142,7 +143,7 @@ class Collector(object):
         nodes = [_node_record(e) for e in resources if e.get("type") == "node"]
         guests = [_guest_record(e) for e in resources if e.get("type") in ("qemu", "lxc")]
         storages = [_storage_record(e) for e in resources if e.get("type") == "storage"]
-        nodes.sort(key=lambda n: n["node"])
+        nodes.sort(key=lambda n: natural_key(n["node"]))   # pve1, pve2, pve10
         guests.sort(key=lambda g: g["vmid"])
 
         for node in nodes:

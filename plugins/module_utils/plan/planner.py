@@ -23,6 +23,7 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.plan import pressu
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.capacity import Capacity, assign_steps
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.config import behaviour
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError, PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.natural import natural_key
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import LoadModel, RESOURCES, GIB
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.movability import ignored_guests, immovable_reason
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize, fingerprint
@@ -806,7 +807,7 @@ def plan_summary(plan_doc):
     """A per-node before/after table and the moves with their reasons, for people (the demo prints it)."""
     lines = ["%-16s %13s %13s %13s %9s" % ("node", "mem %", "cpu %", "disk %", "guests")]
     before, after = plan_doc["nodes_before"], plan_doc["nodes_after"]
-    for name in sorted(before):
+    for name in sorted(before, key=natural_key):
         b, a = before[name], after[name]
         lines.append("%-16s %5.1f -> %5.1f %5.1f -> %5.1f %5.1f -> %5.1f %3d -> %3d" % (
             name, b["mem_pct"], a["mem_pct"], b["cpu_pct"], a["cpu_pct"], b["disk_pct"], a["disk_pct"],

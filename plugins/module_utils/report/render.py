@@ -19,6 +19,7 @@ import os
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import artifacts
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.natural import natural_key
 
 from html import escape as _html_escape
 
@@ -71,7 +72,7 @@ def summary(plan, results=None, title="Rebalance", status=None, generated=None):
                       "target": extra["target"], "reason": "from a replan", "status": extra["status"],
                       "error": extra.get("error")})
     nodes = []
-    for name in sorted(set(plan["nodes_before"]) | set(plan["nodes_after"])):
+    for name in sorted(set(plan["nodes_before"]) | set(plan["nodes_after"]), key=natural_key):
         nodes.append({"node": name, "before": plan["nodes_before"].get(name, {}),
                       "after": plan["nodes_after"].get(name, {})})
     totals = dict((s, sum(1 for m in moves if m["status"] == s)) for s in STATUSES)
