@@ -49,3 +49,7 @@ class PermissionDenied(ApiError):
 
 class PlanError(ProxLBError):
     """A plan cannot be computed or carried out as given (stale, infeasible, malformed)."""
+
+
+class LockHeld(ProxLBError):
+    """Another run holds the cluster lease or the journal lock; the message names the holder."""

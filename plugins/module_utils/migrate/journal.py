@@ -5,7 +5,9 @@
 intent), after it (the UPID) and after each end (the outcome).
 
 A controller killed mid-run leaves the journal telling which migrations may still be running; a rerun
-with the same journal follows those UPIDs instead of posting again. Lines hold only plan data (vmid,
+with the same journal follows those UPIDs instead of posting again. A run holds an OS lock (``flock``) on
+the journal file for its whole length, so a second run with the same journal waits (``lock_timeout``) and
+then fails naming the holder, instead of running beside it. Lines hold only plan data (vmid,
 nodes, UPID, status), never connection options.
 """
 
@@ -17,8 +19,14 @@ import json
 import os
 import time
 
+try:
+    import fcntl
+    HAS_FCNTL = True
+except ImportError:  # not on this platform: the cluster lease still keeps runs apart
+    HAS_FCNTL = False
+
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import artifacts
-from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError, LockHeld
 
 SCHEMA = "proxlb.balancer/journal/1"
 # outcomes after which nothing of ours can still be running for that guest
@@ -46,8 +54,56 @@ class Journal(object):
         # 0600, O_NOFOLLOW|O_APPEND, fsync'ed (common/artifacts.py); errors are one line naming the path
         artifacts.append_line(self.path, json.dumps(record, sort_keys=True), what="journal")
 
-    def run_started(self, fingerprint, moves):
-        self._write({"event": "run", "schema": SCHEMA, "fingerprint": fingerprint, "moves": moves})
+    def lock(self, timeout, owner=None, sleep=time.sleep, clock=time.monotonic):
+        """Hold an exclusive OS lock on the journal file until ``unlock`` (or the process ends), waiting up to
+        ``timeout`` seconds for another run to let go of it."""
+        if not self.path or not HAS_FCNTL or getattr(self, "_lock_fd", None) is not None:
+            return
+        flags = os.O_RDONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except OSError as exc:
+            raise ConfigError("journal %s: cannot open it (%s)" % (self.path, exc.strerror or exc))
+        deadline = clock() + max(0.0, float(timeout or 0))
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except (IOError, OSError):
+                if clock() >= deadline:
+                    os.close(fd)
+                    holder = self.last_owner()
+                    raise LockHeld("journal %s is in use by another run%s; waited %ds (lock_timeout)" % (
+                        self.path, " (%s)" % holder if holder else "", int(round(float(timeout or 0)))))
+                sleep(min(0.2, max(deadline - clock(), 0.01)))
+        self._lock_fd = fd
+        self.records = read(self.path)   # what the previous run wrote, read under the lock
+        if owner:
+            self._write({"event": "locked", "owner": owner})
+
+    def unlock(self):
+        fd = getattr(self, "_lock_fd", None)
+        if fd is not None:
+            self._lock_fd = None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+
+    def last_owner(self):
+        """Who started the last run recorded in the journal ('host:pid:run'), if it says."""
+        try:
+            records = read(self.path)
+        except ConfigError:
+            return None
+        runs = [r for r in records if r.get("event") in ("locked", "run") and r.get("owner")]
+        return runs[-1]["owner"] if runs else None
+
+    def run_started(self, fingerprint, moves, owner=None):
+        record = {"event": "run", "schema": SCHEMA, "fingerprint": fingerprint, "moves": moves}
+        if owner:
+            record["owner"] = owner
+        self._write(record)
 
     def intent(self, move):
         self._write({"event": "intent", "vmid": move["vmid"], "source": move["source"], "target": move["target"]})
