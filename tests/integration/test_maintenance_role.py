@@ -118,7 +118,7 @@ def test_a_pinned_guest_fails_the_drain_with_its_name_and_reason(simulator, tmp_
     placement, _tags, guests = _state(sim)
     assert [v for v, n in placement.items() if n == "pve1" and guests[v]["status"] == "running"] == [pinned["vmid"]]
     # the report of the drain is written before the failure
-    report = (tmp_path / "reports" / "maintenance-pve1-present.md").read_text()
+    report = next((tmp_path / "reports").glob("maintenance-pve1-present-*.md")).read_text()
     assert "pve1" in report
 
 
