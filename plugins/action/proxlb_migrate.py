@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.progress import totals_line
 from ansible_collections.proxlb.balancer.plugins.plugin_utils.proxlb_action import ProxLBAction
 
 
@@ -16,8 +17,6 @@ class ActionModule(ProxLBAction):
     def run_engine(self, params):
         # one display line per started and finished move; the journal and plan_file live on the controller
         result = run_migrate(params, self.environ(), check_mode=self.check_mode, progress=self.progress)
-        totals = result["results"]["totals"]
-        self.progress("%d move(s): %s" % (totals["moves"], ", ".join(
-            "%d %s" % (totals[s], s) for s in ("done", "already_done", "skipped", "failed", "timed_out")
-            if totals[s])))
+        # in check mode nothing moved: "12 move(s) would be made"
+        self.progress(totals_line(result["results"]["totals"], self.check_mode))
         return result

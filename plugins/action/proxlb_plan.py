@@ -6,6 +6,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
+
+from ansible.plugins.callback import CallbackBase
+from ansible.utils.display import Display
+
 from ansible_collections.proxlb.balancer.plugins.module_utils.entry import runner
 from ansible_collections.proxlb.balancer.plugins.plugin_utils.proxlb_action import ProxLBAction
 
@@ -18,8 +23,8 @@ class ActionModule(ProxLBAction):
         runner.write_json(result["plan"], params["plan_file"])
         moves = result["plan"]["moves"]
         self.progress("%d move(s) planned, %d guest(s) skipped" % (len(moves), len(result["plan"]["skipped"])))
-        if self.diff_mode:
-            # a plan changes nothing (changed: false), so Ansible would not show its diff: show it here
-            self.progress("placement diff (vmid: node)\n" + "\n".join(
-                "-%d: %s\n+%d: %s" % (m["vmid"], m["source"], m["vmid"], m["target"]) for m in moves))
+        if self.diff_mode and moves:
+            # a plan changes nothing (changed: false), so Ansible shows no diff: print it the way Ansible prints
+            # proxlb_migrate's (the same vmid -> node data, one format for both)
+            Display().display(CallbackBase()._get_diff(copy.deepcopy(result["diff"])))
         return result

@@ -68,3 +68,54 @@ def test_failover_warns_about_the_dead_host_only():
     notes = runner.host_warnings(FailedOver())
     assert notes == ["API host pve1:8006 did not answer (connection refused)"]
     assert not [n for n in notes if "answered" in n]
+
+
+# ---------------------------------------------------------------- progress of long runs
+
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate import progress  # noqa: E402
+
+
+def test_progress_counts_ended_moves_and_estimates_what_is_left():
+    moves = [{"status": "done", "t0": 100.0}, {"status": "done", "t0": 110.0}, {"status": None, "t0": 120.0},
+             {"status": None, "t0": None}]
+    line = progress.counted(moves, 140.0, True, "101 pve1 -> pve2: done in 20s")
+    # 2 of 4 ended 40 s after the first start: about 40 s left at that pace
+    assert line == "101 pve1 -> pve2: done in 20s [2/4, 40s elapsed, about 40s left]"
+    assert progress.status_line(4, 4, 324) == "[4/4, 5m24s elapsed]"
+    assert progress.duration(3725) == "1h02m"
+
+
+def test_a_long_sequential_run_hints_at_parallel_once():
+    moves = [{"status": "done", "t0": float(i * 3)} for i in range(3)] + [{"status": None, "t0": None}] * 118
+    line = progress.counted(moves, 9.0, False, "x")
+    first, hint = line.split("\n")
+    assert first == "x [3/121, 9s elapsed, about 5m54s left]"
+    assert hint.startswith("hint: the moves run one at a time (balancing.parallel is off)")
+    assert "about 6m03s" in hint and "parallel: true" in hint
+    # not with parallel on, not again later, not for a short run
+    assert "\n" not in progress.counted(moves, 9.0, True, "x")
+    moves[3] = {"status": "done", "t0": 9.0}
+    assert "\n" not in progress.counted(moves, 12.0, False, "x")
+    short = [{"status": "done", "t0": 0.0}] * 3 + [{"status": None, "t0": None}] * 2
+    assert "\n" not in progress.counted(short, 3.0, False, "x")
+
+
+def test_totals_line_says_would_in_check_mode():
+    totals = {"moves": 12, "done": 11, "already_done": 0, "skipped": 1, "failed": 0, "timed_out": 0}
+    assert progress.totals_line(totals, check_mode=True) == "11 move(s) would be made, 1 skipped"
+    assert progress.totals_line(totals) == "12 move(s): 11 done, 1 skipped"
+
+
+def test_check_mode_report_says_would_and_counts_no_move_as_done():
+    planned = make_plan(snapshot.load(DEMO), {})
+    results = {"schema": "proxlb.balancer/results/1", "fingerprint": planned["fingerprint"],
+               "results": [{"vmid": m["vmid"], "source": m["source"], "target": m["target"], "status": "done",
+                            "upid": None, "started": None, "finished": None, "error": None}
+                           for m in planned["moves"]], "totals": {"moves": len(planned["moves"])}}
+    doc = render.summary(planned, results, status="check mode")
+    assert doc["totals"]["done"] == 0 and doc["totals"]["would_move"] == len(planned["moves"])
+    text = render.markdown(doc)
+    assert "%d move(s) would be made;" % len(planned["moves"]) in text
+    assert "| done |" not in text and "| would move |" in text
+    executed = render.markdown(render.summary(planned, results))
+    assert "%d done" % len(planned["moves"]) in executed

@@ -21,6 +21,7 @@ import time
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate import migration_params
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, PermissionDenied, PlanError
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.journal import Journal
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate import progress as progress_lines
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import reserve_bytes, GIB
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.precondition import verdict
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import version_tuple
@@ -289,8 +290,10 @@ class Executor(object):
             self.stop("guest %d did not migrate (on_failure: stop)" % move["vmid"])
         if move["started"] or status in ("failed", "timed_out"):
             took = " in %ds" % (self.clock() - move["t0"]) if move["t0"] else ""
-            self.say("%d %s -> %s: %s%s%s" % (
-                move["vmid"], move["source"], move["target"], status, took, ": " + error if error else ""))
+            # n/N, elapsed and what is left after each end (migrate/progress.py)
+            self.say(progress_lines.counted(
+                self.state, self.clock(), self.balancing.get("parallel"), "%d %s -> %s: %s%s%s" % (
+                    move["vmid"], move["source"], move["target"], status, took, ": " + error if error else "")))
 
     def stop(self, reason):
         if self.stop_reason is None:

@@ -28,6 +28,9 @@ PLAN_SCHEMA = "proxlb.balancer/plan/1"
 RESULTS_SCHEMA = "proxlb.balancer/results/1"
 RESOURCES = (("mem_pct", "memory"), ("cpu_pct", "cpu"), ("disk_pct", "disk"))
 STATUSES = ("done", "already_done", "skipped", "failed", "timed_out")
+# a check run moves nothing: its moves that would have been made say so (status and totals key)
+CHECK_MODE = "check mode"
+WOULD = "would move"
 GIB = 1024.0 ** 3
 
 
@@ -75,7 +78,13 @@ def summary(plan, results=None, title="Rebalance", status=None, generated=None):
     for name in sorted(set(plan["nodes_before"]) | set(plan["nodes_after"]), key=natural_key):
         nodes.append({"node": name, "before": plan["nodes_before"].get(name, {}),
                       "after": plan["nodes_after"].get(name, {})})
+    if status == CHECK_MODE:
+        for row in moves:
+            if row["status"] == "done":
+                row["status"] = WOULD
     totals = dict((s, sum(1 for m in moves if m["status"] == s)) for s in STATUSES)
+    if status == CHECK_MODE:
+        totals["would_move"] = sum(1 for m in moves if m["status"] == WOULD)
     totals["moves"] = len(moves)
     if results is not None and "seconds" in results.get("totals", {}):
         totals["seconds"] = results["totals"]["seconds"]
@@ -106,7 +115,10 @@ def _pct(value):
 def _headline(doc):
     before, after = doc["metrics"]["before"], doc["metrics"]["after"]
     parts = ["%d move(s)" % doc["totals"]["moves"]]
-    if doc["status"] not in ("planned", "awaiting approval"):
+    if doc["status"] == CHECK_MODE:
+        parts = [", ".join(["%d move(s) would be made" % doc["totals"].get("would_move", 0)] + [
+            "%d %s" % (doc["totals"][s], s.replace("_", " ")) for s in STATUSES if doc["totals"][s]])]
+    elif doc["status"] not in ("planned", "awaiting approval"):
         parts.append(", ".join("%d %s" % (doc["totals"][s], s.replace("_", " ")) for s in STATUSES
                                if doc["totals"][s]) or "nothing run")
     if "weighted_spread" in before:
