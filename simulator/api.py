@@ -4,7 +4,9 @@ Shapes follow PVE's code (see ../shared/pve-api/FACTS.md §3): 0/1 booleans, byt
 as a ';'-joined string, keys that PVE omits when empty omitted here too.
 """
 
+import hashlib
 import json
+import re
 import time
 
 from simulator import guestconfig, rrd
@@ -12,6 +14,7 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot imp
 from simulator.pveerror import PveError, param_error
 
 GIB = 1024 ** 3
+_SID = re.compile(r"^(vm|ct):\d+$")
 
 
 class Raw(object):
@@ -22,7 +25,7 @@ class Raw(object):
 
 
 class Route(object):
-    def __init__(self, method, template, handler, proxied=False, min_version=None, perm=None):
+    def __init__(self, method, template, handler, proxied=False, min_version=None, perm=None, world=False):
         self.method = method
         self.template = template
         self.parts = template.strip("/").split("/")
@@ -30,6 +33,7 @@ class Route(object):
         self.proxied = proxied          # answered by the node in the path (fails when that node is offline)
         self.min_version = min_version  # the endpoint exists from this PVE version on
         self.perm = perm                # (ACL path template, privilege) checked before the handler
+        self.world = world              # answered without credentials ('user => world')
 
 
 class Request(object):
@@ -41,6 +45,7 @@ class Request(object):
         self.user = user
         self.route = route
         self.vars = vars or {}
+        self.auth = None                # the server's credentials (for /access/users)
 
     def can(self, paths, privilege):
         return self.cluster.acl.has(self.user, paths, privilege)
@@ -64,7 +69,7 @@ def check_permission(req):
     template, privilege = req.route.perm
     path = template.format(**dict((k, v) for k, v in req.params.items()))
     paths = [path]
-    if path.startswith("/vms/"):
+    if path.startswith("/vms/") and str(req.params.get("vmid", "")).isdigit():
         guest = req.cluster.guests.get(int(req.params["vmid"]))
         if guest is not None:
             paths = guest_paths(guest)
@@ -125,8 +130,9 @@ def node_entry(c, node, with_hastate):
     entry = {"id": "node/%s" % node["node"], "node": node["node"], "type": "node", "status": node["status"],
              "level": "", "cgroup-mode": 2}
     if online:
-        entry.update({"uptime": int(node["uptime"]), "cpu": float(node["cpu"]), "maxcpu": int(node["maxcpu"]),
-                      "mem": int(node["mem"]), "maxmem": int(node["maxmem"]), "disk": int(node["disk"]),
+        cpu, mem = c.usage("nodes", node["node"], node)
+        entry.update({"uptime": int(node["uptime"]), "cpu": float(cpu), "maxcpu": int(node["maxcpu"]),
+                      "mem": int(mem), "maxmem": int(node["maxmem"]), "disk": int(node["disk"]),
                       "maxdisk": int(node["maxdisk"])})
     if with_hastate and version_tuple(node["pve_version"]) >= (8, 3):
         entry["hastate"] = node["hastate"] if online else "unknown"
@@ -140,11 +146,12 @@ def guest_status(c, guest):
 
 def guest_entry(c, guest, pve9):
     running = guest["status"] == "running"
+    cpu, mem = c.usage("guests", guest["vmid"], guest)
     entry = {"id": "%s/%d" % (guest["type"], guest["vmid"]), "vmid": guest["vmid"], "node": guest["node"],
              "type": guest["type"], "status": guest_status(c, guest), "name": guest["name"],
              "uptime": int(guest["uptime"]) if running else 0, "template": b(guest["template"]),
-             "maxcpu": guest["maxcpu"], "cpu": float(guest["cpu"]) if running else 0.0,
-             "maxmem": int(guest["maxmem"]), "mem": int(guest["mem"]) if running else 0,
+             "maxcpu": guest["maxcpu"], "cpu": float(cpu) if running else 0.0,
+             "maxmem": int(guest["maxmem"]), "mem": int(mem) if running else 0,
              "maxdisk": int(guest["maxdisk"]), "disk": 0 if guest["type"] == "qemu" else int(guest["disk"]),
              "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0}
     if pve9 and guest["type"] == "qemu":
@@ -251,33 +258,126 @@ def _visible_resources(req, kind):
     return out
 
 
-@route("GET", "/cluster/options", perm=("/", "Sys.Audit"))
-def get_cluster_options(req):
-    c = req.cluster
-    crs = c.cluster.get("crs") or {}
-    parts = ["ha=%s" % crs.get("ha", "basic")]
-    for key, name in (("rebalance_on_start", "ha-rebalance-on-start"), ("auto_rebalance", "ha-auto-rebalance")):
-        if crs.get(key):
-            parts.append("%s=1" % name)
-    for key in ("threshold", "margin", "hold_duration", "method"):
-        if key in crs:
-            parts.append("ha-auto-rebalance-%s=%s" % (key.replace("_", "-"), crs[key]))
-    options = {"crs": ",".join(parts), "keyboard": "en-us", "migration": {"type": "secure"}}
+# crs keys as the snapshot stores them (docs/snapshot.md) -> PVE's property-string keys and their types
+_CRS_KEYS = {"ha": ("ha", "string"), "auto_rebalance": ("ha-auto-rebalance", "boolean"),
+             "ha_rebalance_on_start": ("ha-rebalance-on-start", "boolean"),
+             "ha_auto_rebalance_threshold": ("ha-auto-rebalance-threshold", "number"),
+             "ha_auto_rebalance_margin": ("ha-auto-rebalance-margin", "number"),
+             "ha_auto_rebalance_hold_duration": ("ha-auto-rebalance-hold-duration", "integer"),
+             "ha_auto_rebalance_method": ("ha-auto-rebalance-method", "string")}
+_CRS_LEGACY = {"rebalance_on_start": "ha_rebalance_on_start", "threshold": "ha_auto_rebalance_threshold",
+               "margin": "ha_auto_rebalance_margin", "hold_duration": "ha_auto_rebalance_hold_duration",
+               "method": "ha_auto_rebalance_method"}
+_CRS_ENUMS = {"ha": ("basic", "static", "dynamic"), "ha-auto-rebalance-method": ("bruteforce", "topsis")}
+
+
+def _typed(kind, value):
+    if kind == "boolean":
+        return b(str(value).lower() in ("1", "true", "yes", "on"))
+    if kind == "integer":
+        return int(float(value))
+    if kind == "number":
+        number = float(value)
+        return int(number) if number == int(number) else number
+    return str(value)
+
+
+def crs_object(crs):
+    """The snapshot's ``cluster.crs`` as GET /cluster/options answers it: an object, as pve-cluster's
+    DataCenterConfig.pm parse_datacenter_config turns the ``crs`` line into one (parse_property_string)."""
+    out = {}
+    for key, value in (crs or {}).items():
+        key = _CRS_LEGACY.get(key, key)
+        if key not in _CRS_KEYS or value is None or value == "":
+            continue
+        name, kind = _CRS_KEYS[key]
+        if key == "auto_rebalance" and not value:
+            continue  # a key not written in datacenter.cfg is absent from the answer
+        out[name] = _typed(kind, value)
+    out.setdefault("ha", "basic")
+    return out
+
+
+def parse_crs_string(text):
+    """``PUT /cluster/options crs=...``: PVE's property-string check, then the snapshot's form."""
+    names = dict((name, (key, kind)) for key, (name, kind) in _CRS_KEYS.items())
+    crs, errors = {}, []
+    for part in [p.strip() for p in str(text).split(",") if p.strip()]:
+        name, sep, value = part.partition("=")
+        if not sep:
+            name, value = "ha", part  # 'ha' is the default key of the format
+        if name not in names:
+            errors.append("invalid format - property '%s' not defined in format" % name)
+            continue
+        key, kind = names[name]
+        if name in _CRS_ENUMS and value not in _CRS_ENUMS[name]:
+            errors.append("invalid format - %s: value '%s' does not have a value in the enumeration '%s'"
+                          % (name, value, ", ".join(_CRS_ENUMS[name])))
+            continue
+        try:
+            typed = _typed(kind, value)
+        except ValueError:
+            errors.append("invalid format - %s: type check ('%s') failed - got '%s'" % (name, kind, value))
+            continue
+        crs[key] = bool(typed) if key == "auto_rebalance" else (typed if kind != "boolean" else bool(typed))
+    if errors:
+        raise param_error({"crs": errors[0]})
+    crs.setdefault("ha", "basic")
+    crs["auto_rebalance"] = bool(crs.get("auto_rebalance", False))
+    return crs
+
+
+def _datacenter(c):
+    """datacenter.cfg as parse_datacenter_config returns it: property strings parsed into objects, the
+    notes (a comment in the file) always present, the default MAC prefix filled in."""
+    options = {"crs": crs_object(c.cluster.get("crs")), "keyboard": "en-us", "migration": {"type": "secure"},
+               "mac_prefix": "BC:24:11", "description": c.cluster.get("description") or ""}
     if "max_workers" in c.cluster:
         options["max_workers"] = c.cluster["max_workers"]
-    if c.cluster.get("description"):
-        options["description"] = c.cluster["description"]
+    if c.cluster.get("ha"):
+        options["ha"] = dict(c.cluster["ha"])
+    return options
+
+
+def options_digest(c):
+    # the simulator's own optimistic-concurrency token for the datacenter options (see docs/pve-answers.md)
+    return hashlib.sha1(json.dumps(_datacenter(c), sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _allowed_tags(c):
+    return sorted(set(t for g in c.guests.values() for t in g["tags"]))
+
+
+@route("GET", "/cluster/options")
+def get_cluster_options(req):
+    # pve-manager PVE/API2/Cluster.pm get_options: 'user => all'; without Sys.Audit on / only 'console'
+    # and 'tag-style' (when set) are returned; 'allowed-tags' always
+    c = req.cluster
+    if req.can(["/"], "Sys.Audit"):
+        options = _datacenter(c)
+        options["digest"] = options_digest(c)
+    else:
+        options = {}
+    options["allowed-tags"] = _allowed_tags(c)
     return options
 
 
 @route("PUT", "/cluster/options", perm=("/", "Sys.Modify"))
 def put_cluster_options(req):
-    # only the datacenter notes: tools keep markers there (the maintenance marker does)
+    # pve-manager set_options: each given key replaces the datacenter.cfg entry, 'delete' removes keys
     c = req.cluster
-    for key in [d for d in (req.params.get("delete") or "").replace(";", ",").split(",") if d]:
-        if key != "description":
-            raise param_error({"delete": "this simulator can only delete 'description'"})
-        c.cluster.pop("description", None)
+    if req.params.get("digest") and req.params["digest"] != options_digest(c):
+        # PVE's wording for a stale digest (pve-common PVE::Tools::assert_if_modified)
+        raise PveError(500, "detected modified configuration - file changed by other user? Try again.")
+    deleted = [d for d in (req.params.get("delete") or "").replace(";", ",").split(",") if d]
+    for key in deleted:
+        if key not in ("description", "crs"):
+            raise param_error({"delete": "this simulator can only delete 'description' and 'crs'"})
+    crs = parse_crs_string(req.params["crs"]) if "crs" in req.params else None
+    for key in deleted:
+        c.cluster.pop(key, None)
+    if crs is not None:
+        c.cluster["crs"] = crs
     if "description" in req.params:
         c.cluster["description"] = req.params["description"]
     c.changed()
@@ -642,10 +742,27 @@ def get_task_log(req):
     return {"__total__": len(lines), "data": [{"n": start + i + 1, "t": t} for i, t in enumerate(chosen)]}
 
 
+MAX_FINISHED = 25  # pve-common RESTEnvironment.pm active_workers: the 'active' list a node broadcasts
+
+
+def _active_list(c, node):
+    """A node's task list in pmxcfs: its running tasks, then its newest finished ones up to 25 in all."""
+    running = [t for t in c.tasks if t.node == node and t.status == "running"]
+    finished = sorted((t for t in c.tasks if t.node == node and t.status != "running"),
+                      key=lambda t: (-t.started, t.upid))
+    return running + finished[:max(0, MAX_FINISHED - len(running))]
+
+
 @route("GET", "/cluster/tasks")
 def get_cluster_tasks(req):
-    return [task_item(t) for t in sorted(req.cluster.tasks, key=lambda t: (t.status != "running", -t.started))
-            if _owns(req, t) or req.can(["/nodes/" + t.node], "Sys.Audit")]
+    # pve-manager PVE/API2/Cluster.pm tasks: 'user => all'; every task with Sys.Audit on /, else only
+    # the caller's own (the task's user, a token's tasks for that token)
+    c = req.cluster
+    everything = req.can(["/"], "Sys.Audit")
+    out = []
+    for node in c.node_order:
+        out += [task_item(t) for t in _active_list(c, node) if everything or t.user == req.user]
+    return sorted(out, key=lambda t: ("endtime" in t, -t["starttime"], t["upid"]))
 
 
 def _pool_members(c, poolid, kind=None):
@@ -778,3 +895,168 @@ def get_ha_status(req):
             entry["group"] = resource["group"]
         out.append(entry)
     return out
+
+
+# ---------------------------------------------------------------------------------------------- more PVE
+@route("GET", "/cluster/nextid")
+def get_nextid(req):
+    # pve-manager Cluster.pm nextid: the lowest free VMID; an explicit vmid that is taken is a param error
+    used = set(req.cluster.guests)
+    if req.params.get("vmid") is not None:
+        vmid = int(req.params["vmid"])
+        if vmid in used:
+            raise param_error({"vmid": "VM %d already exists" % vmid})
+        return vmid
+    vmid = 100
+    while vmid in used:
+        vmid += 1
+    return vmid
+
+
+def _ha_sid(c, text):
+    """pve-ha-manager HA::Config::parse_sid: 'vm:100', 'ct:101' or a bare VMID (its type looked up)."""
+    if text.isdigit():
+        guest = c.guests.get(int(text))
+        if guest is None:
+            raise PveError(500, "unable to find VM/CT %s" % text)
+        return c.ha_sid(guest)
+    if not _SID.match(text):
+        raise param_error({"sid": "value does not look like a valid ha resource id"})
+    return text
+
+
+def _ha_resource_entry(resource):
+    sid = str(resource.get("sid", ""))
+    entry = {"sid": sid, "type": resource.get("type") or sid.split(":", 1)[0],
+             "state": resource.get("state", "started"), "max_restart": resource.get("max_restart", 1),
+             "max_relocate": resource.get("max_relocate", 1)}
+    for key, value in resource.items():
+        entry.setdefault(key, value)
+    if "failback" in entry:
+        entry["failback"] = b(entry["failback"])
+    return entry
+
+
+def _ha_config(c, sid):
+    for resource in c.ha_resources:
+        if resource.get("sid") == sid:
+            return resource
+    raise PveError(500, "no such resource '%s'" % sid)  # HA/Resources.pm api_copy_config
+
+
+@route("GET", "/cluster/ha/resources/{sid}", perm=("/", "Sys.Audit"))
+def get_ha_resource(req):
+    c = req.cluster
+    entry = _ha_resource_entry(_ha_config(c, _ha_sid(c, req.vars["sid"])))
+    entry["digest"] = hashlib.sha1(json.dumps(c.ha_resources, sort_keys=True, default=str)
+                                   .encode("utf-8")).hexdigest()
+    return entry
+
+
+@route("POST", "/cluster/ha/resources/{sid}/migrate", perm=("/", "Sys.Console"))
+def post_ha_resource_migrate(req):
+    # pve-ha-manager API2/HA/Resources.pm migrate: queues a CRM command; 9.x answers which resources
+    # follow (positive affinity) or block (negative affinity) the move
+    c = req.cluster
+    sid = _ha_sid(c, req.vars["sid"])
+    _ha_config(c, sid)
+    target = req.params["node"]
+    if target not in c.nodes:
+        raise param_error({"node": "no such cluster node '%s'" % target})
+    guest = c._guest_by_sid(sid)
+    if guest is None:
+        raise PveError(500, "unable to find VM/CT %s" % sid.split(":", 1)[-1])
+    blocking = [{"sid": c.ha_sid(o), "cause": "resource-affinity"}
+                for o in c.partners(guest, "negative") if o["node"] == target]
+    comigrated = [c.ha_sid(o) for o in c.partners(guest, "positive")]
+    if not blocking and guest["node"] != target:
+        c.queue_ha_migrate(guest, target, c.now())
+    if version_tuple(c.node_version(guest["node"])) < (9, 0):
+        return None
+    answer = {"sid": sid, "requested-node": target}
+    if comigrated:
+        answer["comigrated-resources"] = comigrated
+    if blocking:
+        answer["blocking-resources"] = blocking
+    return answer
+
+
+@route("GET", "/cluster/ha/status/manager_status", perm=("/", "Sys.Audit"))
+def get_ha_manager_status(req):
+    # pve-ha-manager API2/HA/Status.pm manager_status: the CRM's manager_status plus every LRM's status
+    c = req.cluster
+    master = c.node_order[0]
+    stamp = int(c.now())
+    node_status, lrm, requests = {}, {}, {}
+    for name in c.node_order:
+        node = c.nodes[name]
+        if not c.is_online(name):
+            node_status[name] = "unknown"
+        else:
+            node_status[name] = "maintenance" if node["hastate"] == "maintenance" else "online"
+        if node["hastate"] == "maintenance":
+            requests[name] = {"maintenance": 1}
+        mode = "maintenance" if node["hastate"] == "maintenance" else "active"
+        lrm[name] = {"mode": mode, "state": "maintenance" if mode == "maintenance" else "active",
+                     "results": {}, "timestamp": stamp}
+    services = {}
+    for resource in c.ha_resources:
+        sid = str(resource.get("sid", ""))
+        guest = c._guest_by_sid(sid)
+        if guest is None:
+            continue
+        state = guest["hastate"] or resource.get("state", "started")
+        entry = {"node": guest["node"], "state": "stopped" if state == "disabled" else state,
+                 "uid": hashlib.md5(sid.encode("utf-8")).hexdigest()[:22]}
+        if guest["status"] == "running":
+            entry["running"] = 1
+        services[sid] = entry
+    status = {"master_node": master, "timestamp": stamp, "node_status": node_status, "service_status": services}
+    if requests:
+        status["node_request"] = requests
+    return {"manager_status": status, "lrm_status": lrm, "quorum": {"node": master, "quorate": "1"}}
+
+
+@route("GET", "/nodes/{node}/storage/{storage}/status", proxied=True)
+def get_storage_status(req):
+    # pve-storage API2/Storage/Status.pm read_status: Datastore.Audit or Datastore.AllocateSpace
+    c = req.cluster
+    name = req.vars["storage"]
+    path = "/storage/" + name
+    if not (req.can([path], "Datastore.Audit") or req.can([path], "Datastore.AllocateSpace")):
+        raise PveError(403, "Permission check failed (%s, Datastore.Audit|Datastore.AllocateSpace)" % path)
+    for s in c.storages:
+        if s["node"] == req.vars["node"] and s["storage"] == name:
+            total, used = int(s["maxdisk"]), int(s["disk"])
+            return {"type": s["type"], "content": s["content"], "shared": b(s["shared"]),
+                    "active": b(s["status"] == "available"), "enabled": 1, "total": total, "used": used,
+                    "avail": max(0, total - used)}
+    raise param_error({"storage": "No such storage."})  # storage_info lists only storages on that node
+
+
+@route("GET", "/access/users")
+def get_access_users(req):
+    # pve-access-control API2/User.pm index: every user with User.Modify or Sys.Audit on /access/groups,
+    # otherwise only the caller's own
+    auth = req.auth
+    known = set(auth.users) | set(t.split("!", 1)[0] for t in auth.tokens) | {"root@pam"}
+    see_all = req.can(["/access/groups"], "User.Modify") or req.can(["/access/groups"], "Sys.Audit")
+    own = req.user.split("!", 1)[0]
+    out = []
+    for userid in sorted(known):
+        if not see_all and userid != own:
+            continue
+        entry = {"userid": userid, "enable": 1, "expire": 0, "realm-type": userid.rsplit("@", 1)[-1]}
+        if req.params.get("full"):
+            entry["tokens"] = [{"tokenid": t.split("!", 1)[1], "expire": 0,
+                                "privsep": b(req.cluster.acl.tokens.get(t, (False, None))[0])}
+                               for t in sorted(auth.tokens) if t.startswith(userid + "!")]
+        out.append(entry)
+    return out
+
+
+@route("GET", "/access/domains", world=True)
+def get_access_domains(req):
+    # pve-access-control API2/Domains.pm index: 'user => world', no credentials needed
+    return [{"realm": "pam", "type": "pam", "comment": "Linux PAM standard authentication"},
+            {"realm": "pve", "type": "pve", "comment": "Proxmox VE authentication server"}]

@@ -80,7 +80,8 @@ class Auth(object):
             tokenid, sep, secret = value.rpartition("=")
             known = self.tokens.get(tokenid)
             if not sep or "!" not in tokenid or known is None or not hmac.compare_digest(known, secret):
-                raise PveError(401, "authentication failure")
+                # pve-http-server auth_handler: every refused token or ticket reads 'Authentication failed!'
+                raise PveError(401, "Authentication failed!")
             return tokenid
         ticket = None
         for part in (headers.get("Cookie") or "").split(";"):
@@ -93,7 +94,7 @@ class Auth(object):
             raise PveError(401, "No ticket")
         user = self.ticket_user(ticket)
         if user is None:
-            raise PveError(401, "authentication failure")
+            raise PveError(401, "Authentication failed!")
         if method != "GET":
             token = headers.get("CSRFPreventionToken") or ""
             stamp = token.split(":", 1)[0]

@@ -7,6 +7,7 @@ and reboots whose time has come, in order. So a test can advance the clock inste
 
 import copy
 import itertools
+import math
 import threading
 import time
 
@@ -27,6 +28,8 @@ SIM_DEFAULTS = {
     "migration_overhead": 2,  # simulated seconds every migration takes on top of the copy
     "dirty_factor": 1.2,      # live migration copies memory ~1.2 times (pages dirtied meanwhile)
     "hamigrate_seconds": 1,
+    "ha_crm_seconds": 15,     # after hamigrate, the CRM and then the LRM (10 s loops each) start the real move
+    "rrd_interval": 0,        # /cluster/resources usage comes from RRD samples this often (PVE: 10); 0 = live
     "reboot_seconds": 60,
     "ha_failback_seconds": 20,  # how long after a move against its node preference HA moves a guest back
     "start_time": None,       # simulated epoch at start; default: the wall clock
@@ -68,12 +71,23 @@ class Task(object):
         self.log = []
         self.source = node
         self.target = None
-        self.failure = None       # (exitstatus, log line) decided at the start, revealed at the end
+        self.failure = None       # (exitstatus, cause) decided at the start, revealed at the end
+        self.warnings = []        # logged as WARN lines; the task then ends 'WARNINGS: n' (a success)
         self.on_success = None    # callable run when the task ends OK
         self.on_end = None        # callable run whenever the task ends
 
     def say(self, line):
         self.log.append(line)
+
+    def log_at(self, at, line, level="info"):
+        """A migration log line as pve-guest-common AbstractMigrate writes it: '%F %H:%M:%S [ERROR: ]text'
+        (the node's local time; the simulator's nodes run on UTC)."""
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
+        self.log.append("%s %s%s" % (stamp, "ERROR: " if level == "err" else "", line))
+
+    def duration(self):
+        seconds = int((self.finished if self.finished is not None else self.end) - self.started)
+        return "%02d:%02d:%02d" % (seconds // 3600, seconds // 60 % 60, seconds % 60)
 
 
 def _priorities(value):
@@ -125,6 +139,10 @@ class Cluster(object):
         self.task_faults = {}        # vmid -> {exitstatus, message, after}: the next migration of it fails
         self.version = 0
         self.cache = {}
+        self.rrd = None              # {"nodes": {name: (cpu, mem)}, "guests": {vmid: (cpu, mem)}} when lagging
+        self.rrd_at = None
+        if float(self.sim.get("rrd_interval") or 0) > 0:
+            self._publish_usage(self._rrd_slot(self.now()))
         for vmid, guest in self.guests.items():
             if not guest["hastate"] and self.ha_resource(vmid):
                 guest["hastate"] = "started" if self.ha_resource(vmid).get("state", "started") in (
@@ -178,6 +196,9 @@ class Cluster(object):
                 due += [(at, 1, node) for node, at in self.offline_until.items() if at <= now]
                 due += [(at, 2, node) for at, node in self.scheduled_offline if at <= now]
                 due += [(entry[0], 3, entry) for entry in self.scheduled if entry[0] <= now]
+                slot = self._rrd_slot(now)
+                if slot is not None and slot > self.rrd_at:
+                    due.append((slot, 4, None))
                 if not due:
                     return
                 at, kind, item = min(due, key=lambda d: (d[0], d[1]))
@@ -191,22 +212,59 @@ class Cluster(object):
                 elif kind == 2:
                     self.scheduled_offline.remove((at, item))
                     self.set_node_status(item, "offline", at)
-                else:
+                elif kind == 3:
                     self.scheduled.remove(item)
                     item[2](at)
+                else:
+                    self._publish_usage(at)
+
+    # ---------------------------------------------------------------- RRD lag
+    def _rrd_slot(self, now):
+        """The newest pvestatd sample time at or before ``now``, or None when usage is read live."""
+        interval = float(self.sim.get("rrd_interval") or 0)
+        return math.floor(now / interval) * interval if interval > 0 else None
+
+    def _publish_usage(self, at):
+        # pvestatd writes node and guest usage into the RRD every 10 s; /cluster/resources reads that dump,
+        # while placement (vmlist) and locks (configs) are current (pve-manager PVE/API2/Cluster.pm)
+        self.rrd = {"nodes": dict((n, (d["cpu"], d["mem"])) for n, d in self.nodes.items()),
+                    "guests": dict((v, (g["cpu"], g["mem"])) for v, g in self.guests.items())}
+        self.rrd_at = at
+        self.changed()
+
+    def usage(self, kind, key, record):
+        """(cpu, mem) as /cluster/resources reports them: the last RRD sample when lagging, else live."""
+        if self.rrd is None:
+            return record["cpu"], record["mem"]
+        return self.rrd[kind].get(key, (record["cpu"], record["mem"]))
 
     def _finish(self, task, at):
         task.finished = at
         task.status = "stopped"
+        migration = task.type in ("qmigrate", "vzmigrate")
         if task.failure:
-            task.exitstatus, line = task.failure
-            task.say(line)
+            task.exitstatus, cause = task.failure
+            # pve-guest-common AbstractMigrate::migrate: the cause in a timestamped ERROR line, then the
+            # worker's last line 'TASK ERROR: <die message>' (pve-common RESTEnvironment fork_worker)
+            if not migration:
+                task.say("%s" % cause)
+            elif task.exitstatus == "migration problems":
+                task.log_at(at, "online migrate failure - %s" % cause, "err")
+                task.log_at(at, "migration finished with problems (duration %s)" % task.duration(), "err")
+            elif task.exitstatus == "migration aborted":
+                task.log_at(at, "migration aborted (duration %s): %s" % (task.duration(), cause), "err")
+            else:
+                task.log_at(at, cause, "err")
             task.say("TASK ERROR: %s" % task.exitstatus)
         else:
-            task.exitstatus = "OK"
+            # RESTEnvironment::warn prints 'WARN: <msg>' and counts; the worker then ends
+            # 'TASK WARNINGS: <n>', which upid_read_status turns into the exit status 'WARNINGS: <n>'
+            for warning in task.warnings:
+                task.say("WARN: %s" % warning)
+            task.exitstatus = "WARNINGS: %d" % len(task.warnings) if task.warnings else "OK"
             if task.on_success:
                 task.on_success(task)
-            task.say("TASK OK")
+            task.say("TASK %s" % task.exitstatus)
         if task.on_end:
             task.on_end(task)
         self.changed()
@@ -237,7 +295,7 @@ class Cluster(object):
             # a migration that needs this node fails; its guest stays where it was
             for task in self.tasks:
                 if task.status == "running" and name in (task.source, task.target) and task.target:
-                    task.failure = ("migration problems", "ERROR: node '%s' went offline during migration" % name)
+                    task.failure = ("migration problems", "node '%s' went offline during migration" % name)
                     task.end = at if at is not None else self.now()
         self.changed()
 
@@ -310,22 +368,33 @@ class Cluster(object):
             raise param_error({"target": "target is local node."})
         if target not in self.nodes:
             raise PveError(500, "no such cluster node '%s'" % target)
-        if guest["lock"]:
+        # qemu-server checks the lock and the storages in the API call; pve-container only in the worker
+        # (LXC/Migrate.pm prepare), so a locked CT gets a task that fails 'CT is locked (<lock>)'
+        if guest["lock"] and kind == "qemu":
             raise PveError(500, "VM is locked (%s)" % guest["lock"])
         running = guest["status"] == "running"
         if kind == "qemu" and running and not params.get("online"):
             raise PveError(500, "can't migrate running VM without --online")
         if kind == "lxc" and running and not params.get("online") and not params.get("restart"):
             raise PveError(500, "can't migrate running container without --online or --restart")
-        mapping = params.get("targetstorage") or params.get("target-storage")
-        if self.storages and not mapping:
-            for disk in guest["local_disks"]:
-                if not self.storage_on(disk["storage"], target):
-                    raise PveError(500, "storage '%s' is not available on node '%s'" % (disk["storage"], target))
+        missing = self._missing_storage(guest, target, params)
+        if missing and kind == "qemu":
+            raise PveError(500, missing)
         resource = self.ha_resource(guest["vmid"])
-        if resource is not None and resource.get("state", "started") not in ("ignored", "disabled"):
+        # every HA resource but an 'ignored' one goes through the HA stack, 'disabled' ones too
+        # (qemu-server/pve-container migrate_vm: vm_is_ha_managed; pve-ha-manager next_state_stopped
+        # carries out migrate commands of stopped services)
+        if resource is not None and resource.get("state", "started") != "ignored":
             return self._hamigrate(guest, target, user).upid
         return self._start_migration(guest, target, params, user).upid
+
+    def _missing_storage(self, guest, target, params):
+        if not self.storages or params.get("targetstorage") or params.get("target-storage"):
+            return None
+        for disk in guest["local_disks"]:
+            if not self.storage_on(disk["storage"], target):
+                return "storage '%s' is not available on node '%s'" % (disk["storage"], target)
+        return None
 
     # ---------------------------------------------------------------- HA
     def _sids(self, value):
@@ -398,24 +467,41 @@ class Cluster(object):
             task.say("HA will not migrate %s: %s" % (self.ha_sid(guest), blocker))
             return task
         guest["hastate"] = "migrate"
-        source = guest["node"]
 
-        def follow_up(done):
+        def queued(done):
+            self.queue_ha_migrate(guest, target, done.finished)
+        task.on_success = queued
+        return task
+
+    def queue_ha_migrate(self, guest, target, at):
+        """``ha-manager migrate``: a CRM command. The CRM takes it in its next round and the LRM of the
+        source node starts the migration in its own next round (both loop every 10 s,
+        pve-ha-manager Manager.pm/LRM.pm), so the real task starts ``ha_crm_seconds`` later."""
+        source = guest["node"]
+        guest["hastate"] = "migrate"
+
+        def crm_round(now):
             if guest["node"] != source or guest["lock"]:
                 guest["hastate"] = "started"
+                self.changed()
                 return
-            self.ha_move(guest, target, done.finished)
+            self.ha_move(guest, target, now)
             # positive affinity: the partners follow to the same node
             for other in self.partners(guest, "positive"):
                 if other["node"] != target and not other["lock"]:
                     other["hastate"] = "migrate"
-                    self.ha_move(other, target, done.finished)
-        task.on_success = follow_up
-        return task
+                    self.ha_move(other, target, now)
+        self.scheduled.append((at + float(self.sim["ha_crm_seconds"]), next(self._seq), crm_round))
+        self.changed()
 
     def ha_move(self, guest, target, start=None):
         """A migration the HA stack carries out (as root@pam); afterwards HA may move the guest back."""
-        params = {"target": target, "online": guest["status"] == "running", "restart": True, "with-local-disks": True}
+        running = guest["status"] == "running"
+        # the LRM migrates VMs online and relocates containers (restart mode)
+        if guest["type"] == "qemu":
+            params = {"target": target, "online": running, "with-local-disks": True}
+        else:
+            params = {"target": target, "restart": True}
         follow = self._start_migration(guest, target, params, "root@pam", start=start)
 
         def settled(done):
@@ -477,56 +563,67 @@ class Cluster(object):
         duration = self.migration_duration(guest, live, copy_disks, params.get("bwlimit"))
         if kind == "lxc" and running:
             duration += 10  # shutdown and start of the container in restart mode
+        prior_lock = guest["lock"]  # only a container gets this far with a lock (checked in its worker)
         failure = self._failure(guest, target, params, running)
         if failure:
             duration = float(self.sim["migration_overhead"])
         fault = self.task_faults.pop(guest["vmid"], None)
+        warnings = []
         if fault and not failure:
-            failure = (fault.get("exitstatus", "migration problems"),
-                       "ERROR: %s" % fault.get("message", "simulated failure"))
-            duration = float(fault.get("after", duration))
+            if fault.get("warnings"):
+                warnings = [fault.get("message") or "simulated warning"] * int(fault["warnings"])
+            else:
+                failure = (fault.get("exitstatus", "migration problems"), fault.get("message", "simulated failure"))
+                duration = float(fault.get("after", duration))
+        at = self.now() if start is None else start
         task = self.add_task(source, "qmigrate" if kind == "qemu" else "vzmigrate", guest["vmid"], user,
                              duration, start)
         task.target = target
         task.failure = failure
-        task.say("starting migration of %s %d to node '%s'" % ("VM" if kind == "qemu" else "CT", guest["vmid"],
-                                                             target))
-        if failure:
-            task.say(failure[1])
-        guest["lock"] = "migrate"
+        task.warnings = warnings
+        index = self.node_order.index(target)
+        task.log_at(at, "starting migration of %s %d to node '%s' (10.0.%d.%d)" % (
+            "VM" if kind == "qemu" else "CT", guest["vmid"], target, index // 250, index % 250 + 1))
+        if not prior_lock:
+            guest["lock"] = "migrate"
 
         def moved(done):
             self._move(guest, source, target)
-            seconds = int(done.finished - done.started)
-            done.say("migration finished successfully (duration %02d:%02d:%02d)"
-                     % (seconds // 3600, seconds // 60 % 60, seconds % 60))
+            done.log_at(done.finished, "migration finished successfully (duration %s)" % done.duration())
 
         def unlock(done):
-            guest["lock"] = ""
+            if not prior_lock:
+                guest["lock"] = ""
         task.on_success = moved
         task.on_end = unlock
         return task
 
     def _failure(self, guest, target, params, running):
-        """Refusals PVE makes inside the worker: the POST succeeds, the task ends 'migration aborted'."""
+        """Refusals PVE makes inside the worker: the POST succeeds, the task ends 'migration aborted' with
+        the cause in its log (qemu-server QemuMigrate.pm and pve-container LXC/Migrate.pm prepare)."""
         aborted = "migration aborted"
+        if guest["type"] == "lxc" and guest["lock"]:
+            return (aborted, "CT is locked (%s)" % guest["lock"])  # AbstractConfig check_lock
         if not self.is_online(target):
-            return (aborted, "ERROR: migration aborted: ssh: connect to host %s port 22: No route to host "
-                    "(node '%s' is offline)" % (target, target))
+            return (aborted, "ssh: connect to host %s port 22: No route to host (node '%s' is offline)"
+                    % (target, target))
         if guest["type"] == "qemu":
             if guest["local_resources"] and not (params.get("force") and not running):
-                return (aborted, "ERROR: migration aborted: can't migrate VM which uses local devices: %s"
-                        % ", ".join(guest["local_resources"]))
+                return (aborted, "can't migrate VM which uses local devices: %s" % ", ".join(guest["local_resources"]))
             if running and guest["local_disks"] and not params.get("with-local-disks"):
-                return (aborted, "ERROR: migration aborted: can't live migrate attached local disks without "
-                        "with-local-disks option")
+                return (aborted, "can't live migrate attached local disks without with-local-disks option")
             if version_tuple(self.node_version(target))[:1] < version_tuple(self.node_version(guest["node"]))[:1]:
-                return (aborted, "ERROR: migration aborted: target node runs an older major version of PVE")
+                return (aborted, "target node runs an older major version of PVE")
         else:
+            if running and params.get("online"):
+                return (aborted, "lxc live migration is currently not implemented")
             if running and not params.get("restart"):
-                return (aborted, "ERROR: migration aborted: lxc live migration is currently not implemented")
+                return (aborted, "running container can only be migrated in restart mode")
             for key in guest["local_resources"]:
-                return (aborted, "ERROR: migration aborted: cannot migrate local bind mount point '%s'" % key)
+                return (aborted, "cannot migrate local bind mount point '%s'" % key)
+            missing = self._missing_storage(guest, target, params)
+            if missing:
+                return (aborted, missing)
         return None
 
     def _move(self, guest, source, target):

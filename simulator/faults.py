@@ -66,6 +66,13 @@ class Faults(object):
                 "exitstatus": str(data.get("exitstatus") or "migration problems"),
                 "message": str(data.get("message") or "simulated migration failure"),
                 "after": float(data.get("after", cluster.sim["migration_overhead"]))}
+        if "warn_vmid" in data:
+            # the next migration of that guest succeeds with warnings: exit status 'WARNINGS: n'
+            count = _int(data, "warnings", 1)
+            if count < 1:
+                raise PveError(400, "Parameter verification failed.", {"warnings": "must be at least 1"})
+            cluster.task_faults[_int(data, "warn_vmid")] = {
+                "warnings": count, "message": str(data.get("message") or "simulated migration warning")}
         if "node_offline" in data:
             node = str(data["node_offline"])
             if node not in cluster.nodes:

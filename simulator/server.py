@@ -130,6 +130,9 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def send_error_pve(self, error):
+        # pveproxy answers an error and closes the connection (pve-http-server AnyEvent.pm error answers
+        # carry 'Connection: close'); clients open a new one for the next request
+        self.close_connection = True
         if error.status == 401:
             delay = float(self.server.cluster.sim.get("auth_failure_delay") or 0)
             if delay:
@@ -219,7 +222,7 @@ class Handler(BaseHTTPRequestHandler):
             result["clustername"] = server.cluster.cluster["name"]
             self.send_json(200, json.dumps({"data": result}).encode("utf-8"))
             return
-        user = server.auth.authenticate(self.headers, method)
+        user = None if route is not None and route.world else server.auth.authenticate(self.headers, method)
         if route is None:
             raise not_implemented(method, api_path)
         params = dict(query) if method in ("GET", "DELETE") else dict(_decode_body(body, self.headers.get("Content-Type")),
@@ -244,11 +247,14 @@ class Handler(BaseHTTPRequestHandler):
             version = cluster.node_version(node) if node else cluster.first_node()["pve_version"]
             if route.min_version and version_tuple(version) < version_tuple(route.min_version):
                 raise not_implemented(method, api_path)
-            params = validate("%s %s" % (method, template), params, version)
+            # PVE checks permissions first (RESTHandler: the 'check' before the parameter verification and
+            # before proxying to the node): a caller without the privilege gets 403, never 400 or 595
+            request = api.Request(cluster, method, api_path, params, user, route, found)
+            request.auth = server.auth
+            api.check_permission(request)
+            request.params = validate("%s %s" % (method, template), params, version)
             if node is not None and route.proxied and not cluster.is_online(node):
                 raise PveError(595, "No route to host")
-            request = api.Request(cluster, method, api_path, params, user, route, found)
-            api.check_permission(request)
             result = route.handler(request)
             if isinstance(result, api.Raw):
                 payload = result.body

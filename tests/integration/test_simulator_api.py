@@ -102,7 +102,7 @@ def test_node_endpoints(demo):
     cluster = api.cluster.status.get()
     assert cluster[0]["type"] == "cluster" and cluster[0]["quorate"] == 1 and cluster[0]["nodes"] == 5
     assert sum(e.get("local", 0) for e in cluster) == 1
-    assert api.cluster.options.get()["crs"] == "ha=static"
+    assert api.cluster.options.get()["crs"] == {"ha": "static"}  # an object, as DataCenterConfig.pm parses it
     storage = api.nodes("pve1").storage.get()
     assert {s["storage"] for s in storage} == {"local-zfs", "ceph"}
     assert [s["storage"] for s in api.nodes("pve1").storage.get(target="pve2")] == ["ceph"]

@@ -16,7 +16,7 @@ __metaclass__ = type
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PermissionDenied
 
-ACTIONS = ("read", "migrate", "write_tags", "pools", "maintenance", "reboot")
+ACTIONS = ("read", "migrate", "write_tags", "pools", "maintenance", "reboot", "history", "lease")
 
 # action -> [(path, privilege, why)]; paths are the ACL roots PVE checks below (/nodes/<n>, /vms/<id>, ...)
 _NEEDS = {
@@ -29,6 +29,13 @@ _NEEDS = {
     "maintenance": [("/", "Sys.Audit", "read the maintenance marker in the datacenter notes"),
                     ("/", "Sys.Modify", "write the maintenance marker in the datacenter notes")],
     "reboot": [("/nodes", "Sys.PowerMgmt", "reboot nodes")],
+    # proxlb_migrate: one run per cluster through a lease line in the datacenter notes (migrate/lease.py),
+    # and the maintenance marker and HA rules read before any move
+    "lease": [("/", "Sys.Audit", "read the maintenance marker, HA rules and the run lease"),
+              ("/", "Sys.Modify", "write the run lease in the datacenter notes")],
+    # GET /nodes/{node}/tasks lists other users' tasks (HA's moves run as root@pam) only with Sys.Audit on
+    # /nodes/{node}; without it a cooldown would silently see only this user's moves
+    "history": [("/nodes", "Sys.Audit", "read every node's migration task history for the cooldown")],
 }
 
 
@@ -40,6 +47,8 @@ def _actions(options, actions):
     pools = ((options or {}).get("balancing") or {}).get("pools")
     if pools and "read" in wanted and "pools" not in wanted:
         wanted.append("pools")  # pool rules are read only with Pool.Audit; without it they silently vanish
+    if (options or {}).get("cooldown") and "read" in wanted and "history" not in wanted:
+        wanted.append("history")
     return wanted
 
 

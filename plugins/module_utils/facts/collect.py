@@ -8,6 +8,10 @@ Calls: /cluster/status, /cluster/resources (nodes, guests, storages and pools in
 online node. Per-guest configs (one call per guest) are read only when ``guest_config`` is asked for:
 by default whether a guest can leave its node is learned from PVE's migrate precondition for the
 candidates of a plan only.
+
+Fail closed: the CRS settings and the maintenance marker (``/cluster/options``) and the HA rules, groups
+and resources are what hard rules are made of, so when one of them cannot be read (after a few tries of a
+transient 5xx) or is refused, the collection stops with one line instead of planning without them.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import time
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts import snapshot as snapshot_schema
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, PermissionDenied
@@ -25,6 +30,11 @@ _DISK_KEY = re.compile(r"^(scsi|virtio|sata|ide|efidisk|tpmstate|unused|mp)\d+$|
 _DEVICE_KEY = re.compile(r"^(hostpci|usb|serial|parallel|virtiofs|dev)\d+$|^ivshmem$")
 _SIZE = re.compile(r"(?:^|,)size=(\d+(?:\.\d+)?)([KMGT]?)")
 _UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+# required reads: tries of a transient error (5xx, lost connection) and the pause before each retry
+READ_ATTEMPTS = 3
+RETRY_PAUSE = 0.5
+# what GET /cluster/options answers without Sys.Audit on / (pve-manager PVE/API2/Cluster.pm get_options)
+_OPTIONS_SUBSET = frozenset(("console", "tag-style", "allowed-tags"))
 
 
 def _psi(entry):
@@ -116,10 +126,38 @@ def guest_details(config, local_storages):
 class Collector(object):
     """Builds a snapshot from one client; ``warnings`` says what could not be read and why."""
 
-    def __init__(self, client, guest_config=False):
+    def __init__(self, client, guest_config=False, sleep=time.sleep):
         self.client = client
         self.guest_config = guest_config
         self.warnings = []
+        self.sleep = sleep
+
+    def _required(self, path, what, why):
+        """Read an endpoint a hard rule depends on: retry a transient error, then stop with one line."""
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return self.client.get(path)
+            except PermissionDenied as exc:
+                raise PermissionDenied("%s not readable (%s); %s, so nothing is planned without them (grant "
+                                       "Sys.Audit on /)" % (what, exc, why), status_code=403)
+            except ApiError as exc:
+                transient = exc.status_code is None or (exc.status_code >= 500 and exc.status_code != 501)
+                if not transient or attempt + 1 >= READ_ATTEMPTS:
+                    raise ApiError("%s not readable (%s, %d attempt(s)); %s, so nothing is planned without them"
+                                   % (what, exc, attempt + 1, why), status_code=exc.status_code)
+                self.sleep(RETRY_PAUSE * (attempt + 1))
+        return None  # not reached
+
+    def _options(self):
+        options = self._required("/cluster/options", "datacenter options",
+                                 "the CRS mode and the maintenance marker in the notes decide placements")
+        options = options if isinstance(options, dict) else {}
+        if "allowed-tags" in options and set(options) <= _OPTIONS_SUBSET:
+            raise PermissionDenied("datacenter options not readable: /cluster/options answered only what a caller "
+                                   "without Sys.Audit on / may see; the CRS mode and the maintenance marker "
+                                   "decide placements, so nothing is planned without them (grant Sys.Audit on /)",
+                                   status_code=403)
+        return options
 
     def _optional(self, path, what, **params):
         """Read an endpoint whose absence must not stop the run (privileges, PVE generation)."""
@@ -138,7 +176,7 @@ class Collector(object):
         status = self.client.get("/cluster/status") or []
         cluster_entry = next((e for e in status if e.get("type") == "cluster"), {})
         resources = self.client.get("/cluster/resources") or []
-        options = self._optional("/cluster/options", "CRS settings") or {}
+        options = self._options()
 
         nodes = [_node_record(e) for e in resources if e.get("type") == "node"]
         guests = [_guest_record(e) for e in resources if e.get("type") in ("qemu", "lxc")]
@@ -164,18 +202,19 @@ class Collector(object):
         cluster = {
             "name": cluster_entry.get("name", ""),
             "quorate": bool(cluster_entry.get("quorate", 1)),
-            "crs": parse_crs(options.get("crs", "") if isinstance(options, dict) else ""),
-            "maintenance_nodes": parse_marker(options.get("description", "") if isinstance(options, dict) else ""),
+            "crs": parse_crs(options.get("crs")),
+            "maintenance_nodes": parse_marker(options.get("description") or ""),
         }
         return snapshot_schema.new(cluster, nodes, guests, storages=storages, **ha)
 
     def _collect_ha(self, nodes):
         majors = [(snapshot_schema.version_tuple(n["pve_version"]) or (0,))[0] for n in nodes if n["pve_version"]]
-        ha = {"ha_resources": self._optional("/cluster/ha/resources", "HA resources")}
+        why = "HA rules, groups and resources are hard placement rules"
+        ha = {"ha_resources": self._required("/cluster/ha/resources", "HA resources", why) or []}
         if majors and min(majors) >= 9:
-            ha["ha_rules"] = self._optional("/cluster/ha/rules", "HA rules")
+            ha["ha_rules"] = self._required("/cluster/ha/rules", "HA rules", why) or []
         else:
-            ha["ha_groups"] = self._optional("/cluster/ha/groups", "HA groups")
+            ha["ha_groups"] = self._required("/cluster/ha/groups", "HA groups", why) or []
         # PVE before 8.3 shows node maintenance only in the LRM status text
         lrm = self._optional("/cluster/ha/status/current", "HA status")
         in_maintenance = set(e.get("node") for e in lrm
@@ -200,16 +239,22 @@ class Collector(object):
             guest["local_disks"], guest["local_resources"] = guest_details(config, local.get(guest["node"], set()))
 
 
-def parse_crs(text):
-    """PVE's crs property string ('ha=static,ha-auto-rebalance=1') as a dict."""
+def parse_crs(value):
+    """The ``crs`` of /cluster/options as the snapshot's dict. Real PVE answers an object
+    (``{"ha": "static", "ha-auto-rebalance": 1}``, parsed by pve-cluster's DataCenterConfig.pm); the raw
+    property string ('ha=static,ha-auto-rebalance=1') is read too."""
     crs = {}
-    for part in str(text or "").split(","):
-        if "=" in part:
-            key, value = part.split("=", 1)
-            crs[key.strip()] = value.strip()
-        elif part.strip():
-            crs["ha"] = part.strip()
-    result = {"ha": crs.get("ha", "basic"), "auto_rebalance": crs.get("ha-auto-rebalance") in ("1", "true")}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            crs[str(key)] = "1" if item is True else "0" if item is False else str(item)
+    else:
+        for part in str(value or "").split(","):
+            if "=" in part:
+                key, item = part.split("=", 1)
+                crs[key.strip()] = item.strip()
+            elif part.strip():
+                crs["ha"] = part.strip()
+    result = {"ha": crs.get("ha", "basic"), "auto_rebalance": crs.get("ha-auto-rebalance", "").lower() in ("1", "true")}
     for key, value in crs.items():
         if key not in ("ha", "ha-auto-rebalance"):
             result[key.replace("-", "_")] = value

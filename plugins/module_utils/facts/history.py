@@ -4,8 +4,8 @@
 """Time in the balancing decision: averaged load over a ``window``, the ``cooldown`` that keeps a guest
 just migrated in place, and leaving HA guests to PVE's own auto-rebalance (``ha_guests``).
 
-Each is a pure function over what the API answers (rrddata rows, ``/cluster/tasks`` entries, the
-snapshot's ``cluster.crs``); ``collect_history`` asks the API and adds the results to a snapshot:
+Each is a pure function over what the API answers (rrddata rows, task list entries, the snapshot's
+``cluster.crs``); ``collect_history`` asks the API and adds the results to a snapshot:
 ``window`` replaces the live ``cpu``/``mem`` of nodes and guests by the window's average or maximum, and
 ``recent_migrations`` lists ``{vmid, node, endtime}``. ``held_guests`` says which guests balancing must not
 move; rules and maintenance still move them.
@@ -21,6 +21,12 @@ import time
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
 
 MIGRATION_TASKS = ("qmigrate", "vzmigrate", "hamigrate", "harelocate")
+# a task succeeded when its status is OK or 'WARNINGS: <n>' (pve-common upid_status_is_error)
+_SUCCEEDED = re.compile(r"^(OK|WARNINGS: \d+)$")
+# task lists are filtered by start time; a migration that ended within the cooldown may have started this
+# much earlier
+LONGEST_MIGRATION = 86400
+PAGE = 500
 TIMEFRAMES = ("hour", "day", "week", "month", "year")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -82,15 +88,15 @@ def apply_window(record, rows, cf, memory_field="mem"):
 
 def recent_migrations(tasks, now, seconds):
     """{vmid: (node, endtime)} for guests whose migration ended (successfully) or still runs within
-    ``seconds`` before ``now``, from ``/cluster/tasks`` entries. The node is where the task ran (the
-    source); the latest migration of a guest wins."""
+    ``seconds`` before ``now``, from task list entries (``/nodes/{node}/tasks``, ``/cluster/tasks``). The
+    node is where the task ran (the source); the latest migration of a guest wins."""
     out = {}
     for task in tasks or ():
         if task.get("type") not in MIGRATION_TASKS or not str(task.get("id", "")).isdigit():
             continue
         status = task.get("status")
         running = "endtime" not in task or status in (None, "RUNNING")
-        if not running and status != "OK":
+        if not running and not _SUCCEEDED.match(str(status)):
             continue  # a failed migration left the guest where it was
         end = now if running else float(task["endtime"])
         if now - end > seconds:
@@ -137,17 +143,52 @@ def held_guests(snapshot, options, now=None):
     return held
 
 
+def migration_task_types(snapshot):
+    """The task types that can move a guest of this cluster (fewer task lists to read)."""
+    types = ["qmigrate"]
+    if any(g["type"] == "lxc" for g in snapshot["guests"]):
+        types.append("vzmigrate")
+    if snapshot.get("ha_resources") or any(g.get("hastate") for g in snapshot["guests"]):
+        types.append("hamigrate")
+    return types
+
+
+def node_migration_tasks(client, snapshot, since):
+    """Migration tasks started since ``since`` on every online node, running ones included.
+
+    ``/cluster/tasks`` holds only each node's running tasks and its newest finished ones, 25 in all
+    (pve-common RESTEnvironment.pm), so on a busy node an older move would be missed; each node's own
+    list (``/nodes/{node}/tasks``, filtered by ``typefilter`` and ``since``) has the full history. Seeing
+    other users' tasks there (HA's moves run as root@pam) needs Sys.Audit on /nodes/{node}."""
+    found = []
+    for node in snapshot["nodes"]:
+        if node["status"] != "online":
+            continue
+        for kind in migration_task_types(snapshot):
+            start = 0
+            while True:
+                page = client.get("/nodes/%s/tasks" % node["node"], typefilter=kind, since=int(since),
+                                  source="all", start=start, limit=PAGE) or []
+                for task in page:
+                    found.append(dict(task, node=task.get("node") or node["node"]))
+                if len(page) < PAGE:
+                    break
+                start += PAGE
+    return found
+
+
 def collect_history(client, snapshot, window=None, cooldown=None, now=None):
     """Add the window's load and the recent migrations to ``snapshot`` (in place); returns warnings.
 
-    API calls: one ``/cluster/tasks`` when a cooldown is set; one rrddata per online node and per running
-    guest when a window is set (PVE has no cluster-wide rrddata)."""
+    API calls: when a cooldown is set, one task list per online node and migration task type; when a
+    window is set, one rrddata per online node and per running guest (PVE has no cluster-wide rrddata)."""
     warnings = []
     window = check_window(window)
     seconds = duration_seconds(cooldown, "cooldown")
     now = time.time() if now is None else now
     if seconds:
-        found = recent_migrations(client.get("/cluster/tasks"), now, seconds)
+        tasks = node_migration_tasks(client, snapshot, now - seconds - LONGEST_MIGRATION)
+        found = recent_migrations(tasks, now, seconds)
         snapshot["recent_migrations"] = [{"vmid": v, "node": found[v][0], "endtime": int(found[v][1])}
                                          for v in sorted(found)]
     if window:
