@@ -65,7 +65,7 @@ def connect(params, environ=None, actions=("read",)):
     client = ProxmoxClient(connection).connect()
     warnings = list(warnings)
     try:
-        permissions.preflight(client, behaviour, list(actions))
+        permissions.preflight(client, dict(behaviour, cooldown=params.get("cooldown")), list(actions))
     except PermissionDenied:
         raise
     except ApiError as exc:
