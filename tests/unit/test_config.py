@@ -246,3 +246,130 @@ def test_migration_doc_lists_every_key():
                  "balancing.pools.<pool>.pin", "balancing.pools.<pool>.strict", "balancing.force"])
     undocumented = [k for k in keys if "`%s`" % k not in doc]
     assert undocumented == []
+
+
+# --- hardening (issue 17): every number finite and in range, files read safely, TLS off is said ---------
+
+def one_line(exc_info, limit=300):
+    message = str(exc_info.value)
+    assert "\n" not in message and len(message) <= limit, message
+    return message
+
+
+@pytest.mark.parametrize("section, key, value", [
+    ("balancing", "margin", float("nan")),
+    ("balancing", "margin", float("inf")),
+    ("balancing", "memory_threshold", float("nan")),
+    ("balancing", "cpu_overcommit", float("nan")),
+    ("balancing", "cpu_overcommit", float("inf")),
+    ("balancing", "balanciness", float("nan")),
+    ("balancing", "balanciness", float("inf")),
+    ("balancing", "weights", {"memory": float("nan")}),
+    ("balancing", "weights", {"memory": 1, "cpu": float("inf")}),
+    ("balancing", "node_resource_reserve", {"defaults": {"memory": float("nan")}}),
+    ("balancing", "psi", {"nodes": {"memory": {"pressure_full": float("inf")}}}),
+    ("balancing", "max_job_validation", 1e12),
+    ("balancing", "parallel_jobs", 10 ** 30),
+    ("balancing", "margin", "nan"),
+    ("balancing", "margin", 101),
+])
+def test_numbers_must_be_finite_and_in_range(section, key, value):
+    with pytest.raises(ConfigError) as info:
+        config.resolve(params(**{section: {key: value}}), environ={})
+    assert one_line(info).startswith("%s.%s" % (section, key))
+
+
+@pytest.mark.parametrize("text, where", [
+    ("balancing:\n  margin: .nan\n", "balancing.margin"),
+    ("balancing:\n  memory_threshold: .inf\n", "balancing.memory_threshold"),
+    ("balancing:\n  cpu_overcommit: -.inf\n", "balancing.cpu_overcommit"),
+    ("proxmox_api:\n  hosts: [pve1]\n  timeout: 1e12\n", "proxmox_api.timeout"),
+    ("proxmox_api:\n  hosts: [pve1]\n  timeout: 86401\n", "proxmox_api.timeout"),
+])
+def test_numbers_in_a_proxlb_file(tmp_path, text, where):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        config.resolve(params(config_file=path), environ={})
+    message = one_line(info)
+    assert path in message and where in message
+
+
+@pytest.mark.parametrize("key, value", [
+    ("poll_interval", 0), ("poll_interval", -1), ("poll_interval", 0.4), ("poll_interval", float("nan")),
+    ("restart_timeout", 10 ** 12), ("reboot_timeout", 86401), ("api_timeout", 10 ** 12),
+    ("cooldown", float("inf")), ("memory", 0), ("disk", float("nan")),
+])
+def test_module_numbers_are_checked_before_anything_else(key, value):
+    with pytest.raises(ConfigError) as info:
+        config.resolve(params(**{key: value}), environ={})
+    assert one_line(info).startswith(key + ":")
+
+
+def test_module_numbers_in_range_pass():
+    config.resolve(params(poll_interval=0.5, restart_timeout=86400, reboot_timeout=600, api_timeout=86400,
+                          cooldown="30m"), environ={})
+
+
+def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "proxlb.yaml"
+    path.write_bytes(b"balancing:\n  method: m\xe9moire\n")
+    with pytest.raises(ConfigError) as info:
+        config.resolve(params(config_file=str(path)), environ={})
+    assert one_line(info) == "config_file %s: not UTF-8 text (byte 23); save it as UTF-8" % path
+
+
+def test_a_yaml_alias_bomb_is_one_short_line(tmp_path):
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        lines.append("a%d: &a%d [%s]" % (i, i, ",".join(["*a%d" % (i - 1)] * 9)))
+    lines.append("balancing:\n  balanciness: *a9")
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    with pytest.raises(ConfigError) as info:
+        config.resolve(params(config_file=path), environ={})
+    assert one_line(info, limit=200) == (
+        "config_file %s: more than 100000 values once its YAML aliases are expanded; refused" % path)
+
+
+def test_too_many_aliases_and_a_self_reference_are_one_line(tmp_path):
+    path = write(tmp_path, "a: &a 1\nb: [%s]\n" % ",".join(["*a"] * 101))
+    with pytest.raises(ConfigError) as info:
+        config.resolve(params(config_file=path), environ={})
+    assert one_line(info) == "config_file %s: more than 100 YAML aliases (*name); refused" % path
+    path = write(tmp_path, "balancing: &b\n  exclude_names: *b\n")
+    with pytest.raises(ConfigError) as info:
+        config.resolve(params(config_file=path), environ={})
+    assert one_line(info) == "config_file %s: a YAML alias refers to a node that contains it; refused" % path
+
+
+def test_a_few_aliases_still_work_and_a_long_value_is_cut_in_the_message(tmp_path):
+    path = write(tmp_path, "x: &n [%s]\nbalancing:\n  balanciness: *n\n" % ",".join(["1"] * 5000))
+    with pytest.raises(ConfigError) as info:
+        config.resolve(params(config_file=path), environ={})
+    assert one_line(info, limit=200).startswith("config_file %s: balancing.balanciness: expected an integer" % path)
+
+
+def test_a_huge_config_file_is_refused(tmp_path):
+    path = write(tmp_path, "# " + "x" * (config.MAX_FILE_BYTES + 10) + "\n")
+    with pytest.raises(ConfigError) as info:
+        config.resolve(params(config_file=path), environ={})
+    assert "larger than" in one_line(info)
+
+
+@pytest.mark.parametrize("given, environ, where", [
+    ({"validate_certs": False}, {}, "option validate_certs"),
+    ({}, {"PROXMOX_VALIDATE_CERTS": "false"}, "environment PROXMOX_VALIDATE_CERTS"),
+    ("file", {}, "(proxmox_api.ssl_verification)"),
+])
+def test_certificate_verification_off_is_a_warning_naming_where(tmp_path, given, environ, where):
+    if given == "file":
+        path = write(tmp_path, "proxmox_api:\n  hosts: [pve1]\n  ssl_verification: 0\n")
+        given = {"config_file": path}
+        where = "config_file %s %s" % (path, where)
+    _connection, _options, warnings = config.resolve(params(**given), environ=environ)
+    tls = [w for w in warnings if "certificate verification" in w]
+    assert len(tls) == 1 and "(%s)" % where in tls[0] or where in tls[0], warnings
+
+
+def test_no_tls_warning_when_verification_is_on():
+    _c, _o, warnings = config.resolve(params(), environ={"PROXMOX_VALIDATE_CERTS": "true"})
+    assert not [w for w in warnings if "certificate" in w]

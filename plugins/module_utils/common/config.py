@@ -17,7 +17,9 @@ __metaclass__ = type
 
 import copy
 import difflib
+import math
 import os
+import reprlib
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import levels
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
@@ -106,8 +108,23 @@ _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict = 2, 4, 4, 3
+_REPR.maxstring, _REPR.maxother, _REPR.maxset = 50, 50, 4
+
+
+def short_repr(value, limit=60):
+    """A value as an error message shows it: a bounded repr (time and length), at most ``limit`` characters,
+    so a YAML alias bomb or a pasted document never becomes a megabyte of message."""
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # a repr that fails: the type says enough
+        text = "<%s>" % type(value).__name__
+    return text if len(text) <= limit else text[:limit - 4] + " ..."
+
+
 def _fail(path, expected, value):
-    raise ConfigError("%s: expected %s, got %r" % (path, expected, value))
+    raise ConfigError("%s: expected %s, got %s" % (path, expected, short_repr(value)))
 
 
 def _bool(value, path):
@@ -127,7 +144,7 @@ def _int(minimum=None, maximum=None):
             _fail(path, "an integer", value)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) <= 30:
             value = int(value.strip())
         if not isinstance(value, int):
             _fail(path, "an integer", value)
@@ -145,6 +162,12 @@ def _number(minimum=None, maximum=None):
                 _fail(path, "a number", value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             _fail(path, "a number", value)
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an int too large for a float
+            finite = False
+        if not finite:
+            _fail(path, "a finite number", value)
         _bounds(value, path, minimum, maximum)
         return value
     return check
@@ -152,9 +175,9 @@ def _number(minimum=None, maximum=None):
 
 def _bounds(value, path, minimum, maximum):
     if minimum is not None and value < minimum:
-        raise ConfigError("%s: must be at least %s, got %r" % (path, minimum, value))
+        raise ConfigError("%s: must be at least %s, got %s" % (path, minimum, short_repr(value)))
     if maximum is not None and value > maximum:
-        raise ConfigError("%s: must be at most %s, got %r" % (path, maximum, value))
+        raise ConfigError("%s: must be at most %s, got %s" % (path, maximum, short_repr(value)))
 
 
 def _optional(check):
@@ -173,7 +196,7 @@ def _choice(*choices, **kwargs):
             key = aliases.get(key, key)
             if key in choices:
                 return key
-        raise ConfigError("%s: expected one of %s, got %r" % (path, ", ".join(choices), value))
+        raise ConfigError("%s: expected one of %s, got %s" % (path, ", ".join(choices), short_repr(value)))
     return check
 
 
@@ -204,6 +227,11 @@ def _list(element):
 
 
 _GUEST_TYPE = _choice("vm", "ct", aliases={"qemu": "vm", "lxc": "ct"})
+# the ranges every number is checked against (docs/security.md): finite, and no timeout above one day
+DAY = 86400
+MAX_GIB = 1024 * 1024          # a reserve of more than a PiB is a typo
+MAX_VMID = 999999999           # PVE's upper limit
+MAX_JOBS = 1000
 _TIME_FORMAT = _choice("hours", "minutes", aliases={"hour": "hours", "minute": "minutes"})
 _RESOURCES = ("memory", "cpu", "disk")
 
@@ -222,7 +250,7 @@ def _reserve(value, path):
         for resource, amount in amounts.items():
             if resource not in _RESOURCES:
                 raise ConfigError("%s.%s: unknown resource (known: %s)" % (npath, resource, ", ".join(_RESOURCES)))
-            entry[resource] = _number(minimum=0)(amount, "%s.%s" % (npath, resource))
+            entry[resource] = _number(minimum=0, maximum=MAX_GIB)(amount, "%s.%s" % (npath, resource))
         out[node] = entry
     return out
 
@@ -251,7 +279,7 @@ def _psi(value, path):
             for key, limit in limits.items():
                 if key not in _PSI_KEYS:
                     raise ConfigError("%s.%s: unknown key (known: %s)" % (rpath, key, ", ".join(_PSI_KEYS)))
-                out[scope][resource][key] = _number(minimum=0)(limit, "%s.%s" % (rpath, key))
+                out[scope][resource][key] = _number(minimum=0, maximum=100)(limit, "%s.%s" % (rpath, key))
     return out
 
 
@@ -293,7 +321,7 @@ def _weights(value, path):
     for resource, weight in value.items():
         if resource not in _RESOURCES:
             raise ConfigError("%s.%s: unknown resource (known: %s)" % (path, resource, ", ".join(_RESOURCES)))
-        out[resource] = _number(minimum=0)(weight, "%s.%s" % (path, resource))
+        out[resource] = _number(minimum=0, maximum=1000)(weight, "%s.%s" % (path, resource))
     if not sum(out.values()) > 0:
         raise ConfigError("%s: at least one weight must be above 0" % path)
     return out
@@ -303,11 +331,11 @@ def _schedule(value, path):
     # ProxLB 1.1.0 wrote ``schedule: 12`` (hours); later versions a block
     if not isinstance(value, dict):
         value = {"interval": value}
-    return _block(value, path, {"interval": _int(minimum=1), "format": _TIME_FORMAT})
+    return _block(value, path, {"interval": _int(minimum=1, maximum=100000), "format": _TIME_FORMAT})
 
 
 def _delay(value, path):
-    return _block(value, path, {"enable": _bool, "time": _int(minimum=0), "format": _TIME_FORMAT})
+    return _block(value, path, {"enable": _bool, "time": _int(minimum=0, maximum=100000), "format": _TIME_FORMAT})
 
 
 def _block(value, path, spec):
@@ -333,12 +361,12 @@ _SPEC = {
         "enforce_affinity": _bool,
         "enforce_pinning": _bool,
         "parallel": _bool,
-        "parallel_jobs": _int(minimum=1),
+        "parallel_jobs": _int(minimum=1, maximum=MAX_JOBS),
         "live": _bool,
         "with_local_disks": _bool,
         "with_conntrack_state": _bool,
         "balance_types": _list(_GUEST_TYPE),
-        "max_job_validation": _int(minimum=1),
+        "max_job_validation": _int(minimum=1, maximum=DAY),
         "memory_threshold": _optional(_number(minimum=0, maximum=100)),
         "balanciness": _int(minimum=0, maximum=100),
         "method": _choice("memory", "cpu", "disk"),
@@ -348,14 +376,14 @@ _SPEC = {
         "psi": _psi,
         "pools": _pools,
         "weights": _optional(_weights),
-        "cpu_overcommit": _optional(_number(minimum=0.1)),
-        "margin": _number(minimum=0),
-        "max_migrations": _optional(_int(minimum=0)),
-        "exclude_vmids": _list(_int(minimum=1)),
+        "cpu_overcommit": _optional(_number(minimum=0.1, maximum=100)),
+        "margin": _number(minimum=0, maximum=100),
+        "max_migrations": _optional(_int(minimum=0, maximum=100000)),
+        "exclude_vmids": _list(_int(minimum=1, maximum=MAX_VMID)),
         "exclude_names": _list(_str),
-        "include_vmids": _list(_int(minimum=1)),
+        "include_vmids": _list(_int(minimum=1, maximum=MAX_VMID)),
         "running_ct": _choice("restart", "skip"),
-        "per_node_jobs": _int(minimum=1),
+        "per_node_jobs": _int(minimum=1, maximum=MAX_JOBS),
     },
     "service": {
         "daemon": _bool,
@@ -370,7 +398,8 @@ _RENAMED = {("balancing", "force"): "enforce_affinity"}
 
 
 def _unknown(path, key, known):
-    close = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.75)
+    key = str(key)[:60]
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.75)
     hint = " (did you mean '%s'?)" % close[0] if close else ""
     return "%s.%s: unknown key, ignored%s" % (path, key, hint) if path else "%s: unknown key, ignored%s" % (key, hint)
 
@@ -475,9 +504,9 @@ _CONNECTION_CHECKS = {
     "api_token_secret": lambda value, path: str(value),
     "validate_certs": _bool,
     "ca_path": _str,
-    "api_timeout": _int(minimum=1),
-    "api_retries": _int(minimum=1),
-    "api_wait_time": _int(minimum=0),
+    "api_timeout": _int(minimum=1, maximum=DAY),
+    "api_retries": _int(minimum=1, maximum=100),
+    "api_wait_time": _int(minimum=0, maximum=3600),
 }
 
 
@@ -490,24 +519,88 @@ def _check_connection(key, value, path):
     return _CONNECTION_CHECKS[key](value, path)
 
 
+# A ProxLB file is a few kilobytes; these limits keep a wrong or hostile file to one short error line.
+MAX_FILE_BYTES = 1024 * 1024
+MAX_YAML_ALIASES = 100
+MAX_YAML_VALUES = 100000  # values once aliases are expanded: what the validation walks
+
+
+def read_text(path, what, limit=MAX_FILE_BYTES):
+    """A file's text read as UTF-8, at most ``limit`` bytes; errors are one line naming the file."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except (IOError, OSError) as exc:
+        raise ConfigError("%s %s: cannot read it (%s)" % (what, path, exc.strerror or exc))
+    if len(data) > limit:
+        raise ConfigError("%s %s: larger than %d bytes; is it the right file?" % (what, path, limit))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("%s %s: not UTF-8 text (byte %d); save it as UTF-8" % (what, path, exc.start + 1))
+
+
+if HAS_YAML:
+    class _LimitedLoader(yaml.SafeLoader):
+        """SafeLoader that refuses more than MAX_YAML_ALIASES aliases (a 'billion laughs' document)."""
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                self._alias_count = getattr(self, "_alias_count", 0) + 1
+                if self._alias_count > MAX_YAML_ALIASES:
+                    raise ConfigError("more than %d YAML aliases (*name)" % MAX_YAML_ALIASES)
+            return super(_LimitedLoader, self).compose_node(parent, index)
+
+
+def _expanded_size(value, sizes, limit):
+    """How many values ``value`` holds once its aliases are expanded (each shared node counted once per use)."""
+    if not isinstance(value, (dict, list)):
+        return 1
+    key = id(value)
+    if key in sizes:
+        if sizes[key] is None:
+            raise ConfigError("a YAML alias refers to a node that contains it")
+        return sizes[key]
+    sizes[key] = None
+    children = list(value.keys()) + list(value.values()) if isinstance(value, dict) else value
+    total = 1
+    for child in children:
+        total += _expanded_size(child, sizes, limit)
+        if total > limit:
+            raise ConfigError("more than %d values once its YAML aliases are expanded" % limit)
+    sizes[key] = total
+    return total
+
+
+def load_yaml(text):
+    """YAML text with the alias and size limits (safe types only); raises ConfigError or yaml.YAMLError."""
+    loader = _LimitedLoader(text)
+    try:
+        document = loader.get_single_data()
+    finally:
+        loader.dispose()
+    _expanded_size(document, {}, MAX_YAML_VALUES)
+    return document
+
+
 def read_proxlb_file(path):
     """Parse a ProxLB YAML file; returns its top-level mapping. Errors name the file."""
     if not HAS_YAML:
         raise ConfigError("config_file %s: the Python library PyYAML is required on the controller to read it"
                           % path)
+    text = read_text(path, "config_file")
     try:
-        with open(path, "r") as handle:
-            text = handle.read()
-    except (IOError, OSError) as exc:
-        raise ConfigError("config_file %s: cannot read it (%s)" % (path, exc.strerror or exc))
-    try:
-        document = yaml.safe_load(text)
+        document = load_yaml(text)
+    except ConfigError as exc:
+        raise ConfigError("config_file %s: %s; refused" % (path, exc))
+    except RecursionError:
+        raise ConfigError("config_file %s: nested too deeply" % path)
     except yaml.YAMLError as exc:
         # the context mark points at the line that is wrong (e.g. a key without ':'), the problem mark after it
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         where = " at line %d, column %d" % (mark.line + 1, mark.column + 1) if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError("config_file %s: not valid YAML%s: %s" % (path, where, problem))
+        raise ConfigError("config_file %s: not valid YAML%s: %s" % (path, where, str(problem)[:120]))
     if document is None:
         return {}
     if not isinstance(document, dict):
@@ -565,17 +658,24 @@ def resolve(params, environ=None):
         warnings.extend(notes)
     env_connection = _environment(environ)
 
-    connection = {}
+    connection, origin = {}, {}
     for key, default in CONNECTION_DEFAULTS.items():
         value = params.get(key)
         if value is not None:
             connection[key] = _check_connection(key, value, key)
+            origin[key] = "option %s" % key
         elif key in file_connection:
             connection[key] = file_connection[key]
+            origin[key] = "config_file %s (proxmox_api.%s)" % (
+                config_file, dict((v, k) for k, v in PROXLB_API_KEYS.items()).get(key, key))
         elif key in env_connection:
             connection[key] = env_connection[key]
+            origin[key] = "environment %s" % ENVIRONMENT[key]
         else:
             connection[key] = copy.deepcopy(default)
+    if connection["validate_certs"] is False:
+        warnings.append(tls_warning(origin["validate_certs"]))
+    check_run_options(params)
 
     merged = {}
     for section in SECTIONS:
@@ -588,6 +688,35 @@ def resolve(params, environ=None):
     options, notes = validate_behaviour(merged)
     warnings.extend(notes)
     return connection, options, warnings
+
+
+def tls_warning(origin):
+    """The warning every run with certificate verification off gives, naming where it was turned off."""
+    return ("TLS certificate verification of the Proxmox VE API is off (%s): anyone on the network path "
+            "can read the credentials; give ca_path with the cluster's CA instead" % origin)
+
+
+# Numeric module options beside the behaviour sections, checked before any API call (docs/security.md).
+RUN_OPTIONS = {
+    "poll_interval": _number(minimum=0.5, maximum=3600),
+    "restart_timeout": _int(minimum=1, maximum=DAY),
+    "reboot_timeout": _int(minimum=1, maximum=DAY),
+    "psi_max_moves": _int(minimum=0, maximum=100000),
+    "cores": _int(minimum=1, maximum=4096),
+    "sockets": _int(minimum=1, maximum=64),
+    "memory": _int(minimum=1, maximum=MAX_GIB * 1024),
+    "disk": _number(minimum=0, maximum=MAX_GIB),
+    "cooldown": _optional(_number(minimum=0, maximum=365 * DAY)),
+}
+
+
+def check_run_options(params):
+    """Check the numeric module options in ``params`` (one ConfigError line naming the option)."""
+    for key, check in RUN_OPTIONS.items():
+        value = params.get(key)
+        if value is None or (key == "cooldown" and (value is False or isinstance(value, str))):
+            continue  # a cooldown like '30m' is parsed by facts/history.py
+        check(value, key)
 
 
 def secret_values(connection):

@@ -64,7 +64,9 @@ class ProxmoxClient(object):
         if not HAS_PROXMOXER:
             raise ConfigError("the Python library proxmoxer is required on the controller: pip install proxmoxer")
         self._conn = dict(connection)
-        self.hosts = parse_hosts(connection.get("api_host"), int(connection.get("api_port") or 8006))
+        # notes: how an entry was read when that differs from how it was written (a URL copied from the browser)
+        self.notes = []
+        self.hosts = parse_hosts(connection.get("api_host"), int(connection.get("api_port") or 8006), self.notes)
         self.user, self.token_id = self._identity()
         self.retries = max(1, int(connection.get("api_retries") or 1))
         self.wait_time = float(connection.get("api_wait_time") or 0)

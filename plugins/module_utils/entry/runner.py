@@ -75,9 +75,10 @@ def connect(params, environ=None, actions=("read",)):
 
 
 def host_warnings(client):
-    """A warning per API host that did not answer; the host that did is a result field (api_host_used), not a
-    warning: answering is what a host should do."""
-    return ["API host %s did not answer (%s)" % (f["host"], f["error"]) for f in client.failed_hosts]
+    """A warning per API host that did not answer (and per api_host entry read differently from how it was
+    written, e.g. a URL); the host that did answer is a result field (api_host_used), not a warning."""
+    return list(getattr(client, "notes", [])) + [
+        "API host %s did not answer (%s)" % (f["host"], f["error"]) for f in client.failed_hosts]
 
 
 def run_facts(params, environ=None):
