@@ -3,7 +3,8 @@ before a drain, what remains on a drained node (the reboot is tested against the
 
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.entry import maintenance
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan import maintenance_plan as maintenance
+from ansible_collections.proxlb.balancer.plugins.module_utils.rules import origin_tags
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.capacity import step_violations
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.config import behaviour
 from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import build_rules
@@ -34,16 +35,16 @@ def _plan(snapshot, options=None, nodes=None):
 @settings(max_examples=60, deadline=None)
 @given(st.lists(TAG, max_size=6), TAG, TAG)
 def test_origin_tags_round_trip_and_keep_other_tags(tags, node, other):
-    tagged = maintenance.with_origin(tags, node)
-    assert maintenance.origin_of(tagged) == node
-    assert maintenance.with_origin(tagged, node) == tagged, "idempotent"
-    retagged = maintenance.with_origin(tagged, other)
-    assert maintenance.origin_of(retagged) == other
+    tagged = origin_tags.with_origin(tags, node)
+    assert origin_tags.origin_of(tagged) == node
+    assert origin_tags.with_origin(tagged, node) == tagged, "idempotent"
+    retagged = origin_tags.with_origin(tagged, other)
+    assert origin_tags.origin_of(retagged) == other
     assert len([t for t in retagged if t.startswith("plb_origin_")]) == 1
     plain = [t for t in tags if not t.startswith("plb_origin_")]
     assert set(plain) <= set(tagged)
-    assert maintenance.without_origin(tagged) == sorted(set(plain))
-    assert maintenance.origin_of(maintenance.without_origin(tagged)) is None
+    assert origin_tags.without_origin(tagged) == sorted(set(plain))
+    assert origin_tags.origin_of(origin_tags.without_origin(tagged)) is None
 
 
 # ---------------------------------------------------------------------- the return plan
@@ -67,7 +68,7 @@ def test_a_full_origin_keeps_the_guest_and_says_why():
     plan = _plan(snapshot)
     assert [m["vmid"] for m in plan["moves"]] == [102]
     assert plan["skipped"][0]["vmid"] == 101
-    assert "pve1 memory" in plan["skipped"][0]["reason"]
+    assert "pve1: needs 30.0 GiB memory" in plan["skipped"][0]["reason"]
 
 
 def test_an_origin_that_breaks_a_rule_is_reported_not_used():
@@ -94,8 +95,8 @@ def test_an_origin_still_in_maintenance_or_offline_is_not_used():
     plan = _plan(snapshot)
     assert plan["moves"] == []
     reasons = dict((s["vmid"], s["reason"]) for s in plan["skipped"])
-    assert "origin pve1 is under maintenance" in reasons[100]
-    assert "origin pve3 is not usable" in reasons[101]
+    assert reasons[100] == "stays on pve2: origin pve1: in maintenance (cluster marker)"
+    assert reasons[101] == "stays on pve2: origin pve3: offline (status offline)"
 
 
 def test_ignored_guests_stay():
@@ -124,14 +125,13 @@ def test_drain_problems_name_quorum_and_anti_affinity_room():
     snapshot = _snapshot([(100 + i, "pve%d" % (i + 1), ["plb_anti_affinity_web"], 2) for i in range(3)])
     options = behaviour(None)
     rules, _w = build_rules(snapshot, options)
-    assert maintenance.drain_problems(snapshot, rules, ["pve1", "pve2", "pve3"]) == []
-    usable = maintenance.usable_nodes(snapshot, options, ["pve3"])
-    assert usable == ["pve1", "pve2"]
-    problems = maintenance.drain_problems(snapshot, rules, usable)
+    assert maintenance.drain_problems(snapshot, rules) == []
+    rules, _w = build_rules(snapshot, dict(options, evacuate_nodes=["pve3"]))
+    problems = maintenance.drain_problems(snapshot, rules)
     assert problems == ["anti-affinity rule tag:plb_anti_affinity_web has 3 guests but only 2 node(s) would "
                         "remain (pve1, pve2)"]
     snapshot["cluster"]["quorate"] = False
-    assert "the cluster has lost quorum" in maintenance.drain_problems(snapshot, rules, usable)
+    assert "the cluster has lost quorum" in maintenance.drain_problems(snapshot, rules)
 
 
 def test_remaining_marks_running_guests_not_ignored_as_blocking():
@@ -141,7 +141,7 @@ def test_remaining_marks_running_guests_not_ignored_as_blocking():
     rules, _w = build_rules(snapshot, options)
     plan = {"moves": [{"vmid": 102, "target": "pve2"}], "skipped": [{"vmid": 100, "reason": "ignored (tag)"}],
             "unsatisfiable": [{"rule": "tag:plb_pin_pve1", "guests": [101], "reason": "pinned"}]}
-    left = dict((g["vmid"], g) for g in maintenance.remaining(snapshot, plan, {"pve1"}, rules, options["balancing"]))
+    left = dict((g["vmid"], g) for g in maintenance.remaining(snapshot, plan, {"pve1"}, rules))
     assert sorted(left) == [100, 101, 102]
     assert not left[100]["blocking"]
     assert left[101]["blocking"] and left[101]["reason"] == "tag:plb_pin_pve1: pinned"

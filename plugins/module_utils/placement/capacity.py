@@ -5,20 +5,22 @@
 
 Limits: memory minus ``node_resource_reserve`` (the guests' used memory, or their assigned memory in mode
 ``assigned`` unless ``overprovisioning`` allows more), free space on each node-local storage a guest's
-local disks need, and CPU only when ``cpu_overcommit`` sets a ratio of assigned cores to real cores.
-During a migration the guest holds memory on both nodes, so within one step inflows count from the
-step's start and outflows only after it.
+local disks need, and CPU only when ``cpu_overcommit`` sets a ratio of assigned cores to real cores
+(minus the reserved cores). During a migration the guest holds memory on both nodes: ``arrive`` counts a
+guest on its target from the start, ``leave`` frees its source only when the migration ends.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import reserve_bytes, GIB
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import GIB
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import reserve_bytes, reserve_cores
 
 
 class Capacity(object):
-    """Hard limits and current hard load per node; ``fits`` says why a node cannot take guests."""
+    """Hard limits and current hard load per node; the ``*_refusal`` methods say why a node cannot take
+    guests, ``fits`` asks all three."""
 
     def __init__(self, snapshot, options):
         balancing = options["balancing"]
@@ -31,14 +33,18 @@ class Capacity(object):
         self.used = {}
         for node in snapshot["nodes"]:
             name = node["node"]
-            cpu_limit = self.cpu_ratio * node["maxcpu"] if self.cpu_ratio else None
+            cores = max(float(node["maxcpu"]) - reserve_cores(balancing, name), 0.0)
+            cpu_limit = self.cpu_ratio * cores if self.cpu_ratio else None
             self.limit[name] = (node["maxmem"] - reserve_bytes(balancing, name), cpu_limit)
             self.used[name] = [0 if assigned else node["mem"], 0.0]
         self.storage_known = bool(snapshot.get("storages"))
         self.storage_free = {}
+        self.storage_size = {}
         for storage in snapshot.get("storages", []):
             if not storage["shared"]:
-                self.storage_free[(storage["node"], storage["storage"])] = storage["maxdisk"] - storage["disk"]
+                key = (storage["node"], storage["storage"])
+                self.storage_free[key] = storage["maxdisk"] - storage["disk"]
+                self.storage_size[key] = storage["maxdisk"]
         self.need = {}
         self.node_of = {}
         for guest in snapshot["guests"]:
@@ -50,49 +56,91 @@ class Capacity(object):
                 disks[disk["storage"]] = disks.get(disk["storage"], 0) + disk["size"]
             self.need[guest["vmid"]] = (memory, cores, tuple(sorted(disks.items())))
             self.node_of[guest["vmid"]] = guest["node"]
-            if assigned:
-                self.used[guest["node"]][0] += memory
-            self.used[guest["node"]][1] += cores
+            if guest["node"] in self.used:
+                if assigned:
+                    self.used[guest["node"]][0] += memory
+                self.used[guest["node"]][1] += cores
+
+    def memory_refusal(self, node, vmids):
+        memory = sum(self.need[v][0] for v in vmids)
+        used, limit = self.used[node][0], self.limit[node][0]
+        if memory and used + memory > limit:
+            return "%s: needs %.1f GiB memory, %.1f GiB free after reserve" % (
+                node, memory / GIB, max(limit - used, 0) / GIB)
+        return None
+
+    def cpu_refusal(self, node, vmids):
+        limit = self.limit[node][1]
+        cores = sum(self.need[v][1] for v in vmids)
+        used = self.used[node][1]
+        if limit is not None and cores and used + cores > limit:
+            return "%s: needs %g core(s), %.1f of %.1f left (cpu_overcommit %.2f)" % (
+                node, cores, max(limit - used, 0.0), limit, self.cpu_ratio)
+        return None
+
+    def storage_refusal(self, node, vmids):
+        if not self.storage_known:
+            return None
+        wanted = {}
+        for vmid in vmids:
+            for storage, size in self.need[vmid][2]:
+                wanted[storage] = wanted.get(storage, 0) + size
+        for storage in sorted(wanted):
+            free = self.storage_free.get((node, storage))
+            if free is None:
+                return "%s: has no local storage %s for the guest's disks" % (node, storage)
+            if wanted[storage] > free:
+                return "%s: storage %s needs %.1f GiB, %.1f GiB free" % (
+                    node, storage, wanted[storage] / GIB, max(free, 0) / GIB)
+        return None
 
     def fits(self, node, vmids):
         """None when ``node`` can take the guests ``vmids`` now, else the reason it cannot."""
-        memory = sum(self.need[v][0] for v in vmids)
-        cores = sum(self.need[v][1] for v in vmids)
-        used = self.used[node]
-        mem_limit, cpu_limit = self.limit[node]
-        if memory and used[0] + memory > mem_limit:
-            return "%s memory: %.1f GiB free, %.1f GiB needed" % (
-                node, max(mem_limit - used[0], 0) / GIB, memory / GIB)
-        if cpu_limit is not None and cores and used[1] + cores > cpu_limit:
-            return "%s cpu: %.1f of %.1f cores (cpu_overcommit %.2f) already assigned" % (
-                node, used[1], cpu_limit, self.cpu_ratio)
-        if self.storage_known:
-            wanted = {}
-            for vmid in vmids:
-                for storage, size in self.need[vmid][2]:
-                    wanted[storage] = wanted.get(storage, 0) + size
-            for storage in sorted(wanted):
-                free = self.storage_free.get((node, storage))
-                if free is None:
-                    return "%s has no local storage %s for the guest's disks" % (node, storage)
-                if wanted[storage] > free:
-                    return "%s storage %s: %.1f GiB free, %.1f GiB needed" % (
-                        node, storage, free / GIB, wanted[storage] / GIB)
-        return None
+        return (self.memory_refusal(node, vmids) or self.cpu_refusal(node, vmids)
+                or self.storage_refusal(node, vmids))
 
-    def move(self, vmid, target):
-        source = self.node_of[vmid]
+    def overruns(self):
+        """[(node, reason)] for every node already above a hard limit (before anything moves)."""
+        out = []
+        for node in sorted(self.used):
+            mem_limit, cpu_limit = self.limit[node]
+            used = self.used[node]
+            if used[0] > mem_limit:
+                out.append((node, "%s: memory %.1f GiB used, %.1f GiB allowed after reserve" % (
+                    node, used[0] / GIB, mem_limit / GIB)))
+            if cpu_limit is not None and used[1] > cpu_limit + 1e-9:
+                out.append((node, "%s: %g cores assigned, %.1f allowed (cpu_overcommit %.2f)" % (
+                    node, used[1], cpu_limit, self.cpu_ratio)))
+        for key in sorted(self.storage_free):
+            if self.storage_free[key] < 0:
+                out.append((key[0], "%s: storage %s %.1f GiB over its size" % (
+                    key[0], key[1], -self.storage_free[key] / GIB)))
+        return out
+
+    def arrive(self, vmid, target):
+        """The guest starts to occupy ``target`` (a migration begins; its source stays occupied)."""
         memory, cores, disks = self.need[vmid]
-        self.used[source][0] -= memory
-        self.used[source][1] -= cores
         self.used[target][0] += memory
         self.used[target][1] += cores
         for storage, size in disks:
-            if (source, storage) in self.storage_free:
-                self.storage_free[(source, storage)] += size
             if (target, storage) in self.storage_free:
                 self.storage_free[(target, storage)] -= size
+
+    def leave(self, vmid, target):
+        """The guest has left its source for ``target`` (the migration ended)."""
+        source = self.node_of[vmid]
+        memory, cores, disks = self.need[vmid]
+        if source in self.used:
+            self.used[source][0] -= memory
+            self.used[source][1] -= cores
+        for storage, size in disks:
+            if (source, storage) in self.storage_free:
+                self.storage_free[(source, storage)] += size
         self.node_of[vmid] = target
+
+    def move(self, vmid, target):
+        self.arrive(vmid, target)
+        self.leave(vmid, target)
 
     def copy(self):
         other = Capacity.__new__(Capacity)

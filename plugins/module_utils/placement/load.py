@@ -12,8 +12,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import GIB
+
 RESOURCES = ("memory", "cpu", "disk")
-GIB = 1024 ** 3
 
 
 def load_mode(balancing):
@@ -43,13 +44,22 @@ def guest_load(guest, mode):
     return (guest["mem"], guest["cpu"] * guest["maxcpu"], disk)
 
 
-def reserve_bytes(balancing, node_name):
-    """Memory the admin reserves on a node (ProxLB ``node_resource_reserve``, GiB) in bytes."""
+def _reserve_entry(balancing, node_name):
     reserve = balancing.get("node_resource_reserve") or {}
     entry = reserve.get(node_name)
     if not isinstance(entry, dict):
         entry = reserve.get("defaults") or reserve.get("default") or {}
-    return int(float(entry.get("memory") or 0) * GIB)
+    return entry
+
+
+def reserve_bytes(balancing, node_name):
+    """Memory the admin reserves on a node (ProxLB ``node_resource_reserve``, GiB) in bytes."""
+    return int(float(_reserve_entry(balancing, node_name).get("memory") or 0) * GIB)
+
+
+def reserve_cores(balancing, node_name):
+    """CPU cores the admin reserves on a node (``node_resource_reserve.<node>.cpu``)."""
+    return float(_reserve_entry(balancing, node_name).get("cpu") or 0)
 
 
 def local_storage(snapshot):
@@ -76,8 +86,9 @@ class LoadModel(object):
         for node in snapshot["nodes"]:
             name = node["node"]
             mem_cap = max(node["maxmem"] - reserve_bytes(balancing, name), 1)
+            cpu_cap = max(float(node["maxcpu"]) - reserve_cores(balancing, name), 0.0) or 1.0
             disk_used, disk_cap = storage.get(name, (node["disk"], node["maxdisk"]))
-            self.capacity[name] = (mem_cap, float(node["maxcpu"]) or 1.0, disk_cap or 1)
+            self.capacity[name] = (mem_cap, cpu_cap, disk_cap or 1)
             self.load[name] = [node["mem"], node["cpu"] * node["maxcpu"], disk_used]
         sums = {}
         for guest in snapshot["guests"]:

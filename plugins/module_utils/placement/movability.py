@@ -1,10 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, proxlb.balancer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Why a guest cannot move at all, from the snapshot and the options alone.
+"""Why a guest cannot move at all, from the snapshot, the rules and the options alone.
 
-Target-specific refusals (a storage missing on one node, PVE's migrate precondition) are asked later and
-only for candidate moves; this file answers the question that needs no target, once per guest.
+Which guests are ignored is decided once, by the rules: ``plb_ignore`` tags and the option exclusions
+(``exclude_vmids``, ``exclude_names``, ``balance_types``, with ``include_vmids`` taking guests back out
+of those three) all become ``ignore`` rules in ``rules.build`` (docs/rules.md). This file adds what
+needs no rule: templates, locks, guests on nodes left alone, local devices and the local-disk and
+running-container policies. Target-specific refusals are the filters' business.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,15 +17,13 @@ __metaclass__ = type
 TYPE_NAMES = {"qemu": "vm", "lxc": "ct"}
 
 
-def ignored_guests(rules, balancing):
-    """{vmid: reason} for guests the rules or the exclude/include options keep where they are."""
+def ignored_guests(rules):
+    """{vmid: reason} for guests an ``ignore`` rule keeps where they are."""
     out = {}
     for rule in sorted(rules, key=lambda r: r["id"]):
         if rule["kind"] == "ignore":
             for vmid in rule["guests"]:
                 out.setdefault(vmid, "ignored (%s)" % (rule.get("source") or rule["id"]))
-    for vmid in balancing.get("exclude_vmids") or []:
-        out.setdefault(int(vmid), "ignored (balancing.exclude_vmids)")
     return out
 
 
@@ -34,20 +35,12 @@ def immovable_reason(guest, balancing, ignored, unusable_nodes):
     vmid = guest["vmid"]
     if vmid in ignored:
         return ignored[vmid]
-    if guest["name"] and guest["name"] in (balancing.get("exclude_names") or []):
-        return "ignored (balancing.exclude_names)"
-    include = balancing.get("include_vmids") or []
-    if include and vmid not in include:
-        return "not in balancing.include_vmids"
     if guest["template"]:
         return "template"
     if guest["lock"]:
         return "locked (%s)" % guest["lock"]
     if guest["node"] in unusable_nodes:
         return "on %s" % unusable_nodes[guest["node"]]
-    kind = TYPE_NAMES.get(guest["type"], guest["type"])
-    if kind not in (balancing.get("balance_types") or ["vm", "ct"]):
-        return "type %s is not in balancing.balance_types" % kind
     if guest["local_resources"]:
         return "local resources: %s" % ", ".join(sorted(guest["local_resources"]))
     if guest["local_disks"] and not balancing.get("with_local_disks", True):

@@ -17,14 +17,14 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement import objective
-from ansible_collections.proxlb.balancer.plugins.module_utils.placement.capacity import Capacity
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.config import behaviour
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError, PlanError
-from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import GIB, LoadModel, guest_load
-from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import build_rules, rule_index
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import GIB, MIB
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement import filter_chain
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.state import PlacementState
+from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import rules_for
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize, split_tags
 
-MIB = 1024 ** 2
 REQUEST_KEYS = ("type", "cores", "sockets", "memory", "disk", "storage", "tags", "pool")
 # PVE's own defaults for a new guest (qm create / pct create)
 DEFAULTS = {"type": "qemu", "cores": 1, "sockets": 1, "memory": 512, "disk": 0, "storage": None, "tags": [],
@@ -77,25 +77,23 @@ def _describe(request):
 
 
 class _Placement(object):
-    """One new guest against one snapshot: ``reject(node)`` says why a node cannot take it."""
+    """One new guest against one snapshot: ``reject(node)`` says why a node cannot take it (the placement
+    core's filters, every one that refuses)."""
 
     def __init__(self, snapshot, request, options, rules):
         self.request = request
         self.options = options
-        self.nodes = dict((n["node"], n) for n in snapshot["nodes"])
-        self.guests = dict((g["vmid"], g) for g in snapshot["guests"])
-        self.vmid = max(list(self.guests) + [99]) + 1
+        self.vmid = max([g["vmid"] for g in snapshot["guests"]] + [99]) + 1
         self.guest = self._new_guest(snapshot)
         augmented = dict(snapshot, guests=list(snapshot["guests"]) + [self.guest])
         self.rules, self.warnings = self._rules(augmented, rules)
-        self.index = rule_index(self.rules)
-        self.capacity = Capacity(snapshot, options)
-        self.capacity.need[self.vmid] = (self.guest["maxmem"], float(self.guest["maxcpu"]), ())
-        self.loads = LoadModel(snapshot, options["balancing"])
-        self.load = guest_load(self.guest, self.loads.mode)
+        self.state = PlacementState(augmented, options, self.rules)
+        self.nodes = self.state.nodes
+        self.guests = self.state.guests
+        self.loads = self.state.loads
+        self.load = self.loads.guest[self.vmid]
         self.weight = objective.weights(options["balancing"])
         self.storages = dict(((s["node"], s["storage"]), s) for s in snapshot.get("storages", []))
-        self._unusable()
 
     def _new_guest(self, snapshot):
         request = self.request
@@ -106,81 +104,39 @@ class _Placement(object):
             if not shared:
                 local = [{"volume": "%s:new" % request["storage"], "storage": request["storage"], "size": disk}]
         cores = request["cores"] * request["sockets"]
-        # a new guest's use is unknown: count all it is given (memory, every core), the safe assumption
-        return {"vmid": self.vmid, "type": request["type"], "name": NAME, "node": snapshot["nodes"][0]["node"],
+        # a new guest's use is unknown: count all it is given (memory, every core), the safe assumption;
+        # it is on no node yet
+        return {"vmid": self.vmid, "type": request["type"], "name": NAME, "node": None,
                 "status": "running", "template": False, "lock": "", "tags": list(request["tags"]),
                 "pool": request["pool"] or "", "hastate": "", "maxcpu": cores, "cpu": 1.0,
                 "maxmem": int(request["memory"] * MIB), "mem": int(request["memory"] * MIB),
                 "maxdisk": disk, "disk": 0, "local_disks": local, "local_resources": [], "uptime": 0}
 
     def _rules(self, augmented, given):
-        built, warnings = build_rules(augmented, self.options)
+        built, warnings = rules_for(augmented, self.options)
         if given is None:
             return built, warnings
         # the caller's rules do not know the new guest: add it where its tags and pool make it a member
         joined = dict((r["id"], r) for r in built if self.vmid in r["guests"])
         out = []
         for rule in given:
-            rule = dict({"strict": True, "guests": [], "nodes": [], "source": ""}, **rule)
-            if rule["id"] in joined:
-                rule["guests"] = sorted(set(rule["guests"]) | {self.vmid})
+            rule = dict(rule)
+            if rule.get("id") in joined:
+                rule["guests"] = sorted(set(rule.get("guests") or []) | {self.vmid})
                 joined.pop(rule["id"])
             out.append(rule)
-        return out + [joined[k] for k in sorted(joined)], warnings
-
-    def _unusable(self):
-        cluster = self.options["proxmox_cluster"]
-        self.blocked = {}
-        for name in sorted(self.nodes):
-            node = self.nodes[name]
-            if node["status"] != "online":
-                self.blocked[name] = "offline (status %s)" % node["status"]
-            elif node["hastate"] == "maintenance":
-                self.blocked[name] = "in HA maintenance mode"
-        for name in cluster.get("ignore_nodes") or []:
-            self.blocked.setdefault(name, "ignored (proxmox_cluster.ignore_nodes)")
-        for name in cluster.get("maintenance_nodes") or []:
-            self.blocked.setdefault(name, "in maintenance (proxmox_cluster.maintenance_nodes)")
-        for rule in self.rules:
-            if rule["kind"] in ("maintenance", "exclude_node"):
-                for name in rule["nodes"]:
-                    self.blocked.setdefault(name, "%s (%s)" % (
-                        "in maintenance" if rule["kind"] == "maintenance" else "excluded", rule["source"] or rule["id"]))
-        self.usable = sorted(n for n in self.nodes if n not in self.blocked)
-
-    def _member_label(self, vmid):
-        name = self.guests[vmid]["name"]
-        return "%d (%s)" % (vmid, name) if name else "%d" % vmid
+        merged, _warnings = rules_for(augmented, self.options, out + [joined[k] for k in sorted(joined)])
+        return merged, warnings
 
     def reject(self, node):
         """The reasons ``node`` cannot take the new guest (empty when it can)."""
-        if node in self.blocked:
-            return [self.blocked[node]]
-        reasons = []
-        allowed = self.index.allowed_nodes(self.vmid)
-        if allowed is not None and node not in allowed:
-            reasons.append("pinned to %s (%s)" % (", ".join(sorted(allowed)),
-                                                  ", ".join(self.index.pinned_by(self.vmid))))
-        for rule in self.index.anti_affinity_groups(self.vmid):
-            others = [v for v in rule["guests"] if v != self.vmid and v in self.guests]
-            here = [v for v in others if self.guests[v]["node"] == node]
-            limit = objective.anti_affinity_limit(len(others) + 1, len(self.usable))
-            if len(here) + 1 > limit:
-                reasons.append("anti-affinity %s: %s already here" % (
-                    rule["id"], ", ".join(self._member_label(v) for v in here)))
-        for rule in self.index.affinity_groups(self.vmid):
-            homes = sorted(set(self.guests[v]["node"] for v in rule["guests"] if v in self.guests))
-            if rule["strict"] and homes and node not in homes:
-                reasons.append("affinity %s: members run on %s" % (rule["id"], ", ".join(homes)))
-        why = self.capacity.fits(node, [self.vmid])
-        if why:
-            reasons.append(why.split(" ", 1)[1] if why.startswith(node + " ") else why)
-        reasons.extend(self._storage(node))
-        return reasons
+        reasons = [_without_node(node, r) for r in filter_chain.all_refusals(self.state, [self.vmid], node)]
+        return reasons + self._shared_storage(node)
 
-    def _storage(self, node):
+    def _shared_storage(self, node):
+        """A shared storage the request names must be active on the node (local ones are a filter's job)."""
         name = self.request["storage"]
-        if not name or not self.storages:
+        if not name or not self.storages or self.guest["local_disks"]:
             return []
         entry = self.storages.get((node, name))
         if entry is None:
@@ -201,7 +157,7 @@ class _Placement(object):
         composite = sum(after[i] * self.weight[i] for i in range(3))
         reasons = ["%s %.1f%% -> %.1f%%" % (label, before[i], after[i])
                    for i, label in enumerate(("memory", "cpu", "disk")) if self.weight[i]]
-        preferred = self.index.preferred_nodes(self.vmid)
+        preferred = (self.state.rules.prefer.get(self.vmid) or (None,))[0]
         bonus = 0
         if preferred:
             if node in preferred:
@@ -209,11 +165,19 @@ class _Placement(object):
                 reasons.append("preferred by a non-strict pin")
             else:
                 reasons.append("not preferred by its non-strict pin (%s)" % ", ".join(sorted(preferred)))
-        for rule in self.index.affinity_groups(self.vmid):
+        for rule in self.rules:
+            if rule["kind"] != "affinity" or self.vmid not in rule["guests"]:
+                continue
             if not rule["strict"] and any(self.guests[v]["node"] == node for v in rule["guests"] if v in self.guests):
                 bonus = 1
                 reasons.append("affinity %s: members run here" % rule["id"])
         return bonus, round(100.0 - composite, 2), reasons
+
+
+def _without_node(node, reason):
+    """A filter's reason without the node name in front (the ranking lists reasons per node already)."""
+    prefix = node + ": "
+    return reason[len(prefix):] if reason.startswith(prefix) else reason
 
 
 def rank_nodes(snapshot, request, options=None, rules=None):

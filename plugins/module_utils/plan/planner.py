@@ -24,25 +24,18 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.placement.capacity
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.config import behaviour
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError, PlanError
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.natural import natural_key
-from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import LoadModel, RESOURCES, GIB
-from ansible_collections.proxlb.balancer.plugins.module_utils.placement.movability import ignored_guests, immovable_reason
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import GIB
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import RESOURCES
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement import filter_chain
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.state import PlacementState
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.document import move_cost, node_table, plan_document
+from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import rules_for
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize, fingerprint
 
-SCHEMA = "proxlb.balancer/plan/1"
 MODES = ("balance", "enforce", "evacuate")
-BEHAVIOUR_KEYS = ("mode", "evacuate_nodes", "level", "window", "cooldown", "ha_guests", "psi_max_moves",
-                  "proxmox_cluster", "balancing", "service")
 # how many best-matching guests one node offers before the band phase gives up on it
 CANDIDATES_PER_NODE = 40
 LOCAL_TARGETS = 4
-
-
-def _build_rules(snapshot, options):
-    from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import build_rules
-    built = build_rules(snapshot, options)
-    if isinstance(built, tuple):
-        return list(built[0]), list(built[1])
-    return list(built), []
 
 
 class _Planner(object):
@@ -51,8 +44,6 @@ class _Planner(object):
         self.snapshot = snapshot
         self.options = options
         self.balancing = options["balancing"]
-        self.rules = sorted(rules, key=lambda r: r["id"])
-        self.precondition = precondition
         self.warnings = warnings
         self.mode = options["mode"]
         if self.mode not in MODES:
@@ -60,159 +51,35 @@ class _Planner(object):
         self.weight = objective.weights(self.balancing)
         self.primary = max(range(3), key=lambda i: (self.weight[i], -i))
         self.weighted = [(i, w) for i, w in enumerate(self.weight) if w]
-        self.nodes = dict((n["node"], n) for n in snapshot["nodes"])
-        self.guests = dict((g["vmid"], g) for g in snapshot["guests"])
-        self.loads = LoadModel(snapshot, self.balancing)
-        self.capacity = Capacity(snapshot, options)
+        self.state = PlacementState(snapshot, options, rules, precondition)
+        self.nodes = self.state.nodes
+        self.guests = self.state.guests
+        self.loads = self.state.loads
+        self.capacity = self.state.capacity
+        view = self.state.rules
+        self.rules = view.rules
+        self.warnings.extend(view.warnings)
+        self.drain = self.state.node_sets.drain
+        self.targets = self.state.node_sets.targets
+        self.target_set = self.state.node_sets.target_set
+        if self.mode == "evacuate" and not self.drain:
+            raise ConfigError("mode evacuate: set evacuate_nodes to the node(s) to drain")
+        self.fixed = self.state.fixed
+        # held back from balancing only (cooldown, HA guests left to PVE's CRS); rules still move them
+        self.held = history.held_guests(snapshot, options)
+        self.pin = view.pin
+        self.prefer = view.prefer
+        self.anti = view.anti
+        self.anti_of = view.anti_of
+        self.anti_limit = view.anti_limit
+        self.bundles = view.bundles
+        self.bundle_of = view.bundle_of
+        self.affinity_name = view.affinity_name
+        self.affinity_rules = view.affinity_rules
         self.moves = []
         self.moved = set()
-        self.unsatisfiable = []
-        self.refused = {}
+        self.unsatisfiable = list(view.unsatisfiable)
         self.stuck = {}
-        self._asked = {}
-        self._node_sets()
-        self._rule_indexes()
-        self._movability()
-
-    # ---- setup -----------------------------------------------------------------------------------
-    def _known(self, names, what):
-        out = []
-        for name in names or []:
-            if name in self.nodes:
-                out.append(name)
-            else:
-                self.warnings.append("%s: %s is not a node of this cluster; ignored" % (what, name))
-        return out
-
-    def _node_sets(self):
-        cluster = self.options["proxmox_cluster"]
-        self.excluded = {}
-        for name in self._known(cluster.get("ignore_nodes"), "proxmox_cluster.ignore_nodes"):
-            self.excluded[name] = "proxmox_cluster.ignore_nodes"
-        self.drain = {}
-        for name in self._known(cluster.get("maintenance_nodes"), "proxmox_cluster.maintenance_nodes"):
-            self.drain[name] = ("maintenance", "proxmox_cluster.maintenance_nodes")
-        for rule in self.rules:
-            if rule["kind"] == "exclude_node":
-                for name in rule["nodes"]:
-                    if name in self.nodes:
-                        self.excluded.setdefault(name, rule["id"])
-            elif rule["kind"] == "maintenance":
-                for name in rule["nodes"]:
-                    if name in self.nodes:
-                        self.drain.setdefault(name, ("maintenance", rule["id"]))
-        for name in sorted(self.nodes):
-            if self.nodes[name]["hastate"] == "maintenance":
-                self.drain.setdefault(name, ("maintenance", "HA maintenance mode"))
-        evacuate = self._known(self.options.get("evacuate_nodes"), "evacuate_nodes")
-        if self.mode == "evacuate" and not evacuate and not self.drain:
-            raise ConfigError("mode evacuate: set evacuate_nodes to the node(s) to drain")
-        for name in evacuate:
-            self.drain[name] = ("evacuate", "evacuate_nodes")
-        self.offline = set(n for n in self.nodes if self.nodes[n]["status"] != "online")
-        self.targets = sorted(n for n in self.nodes
-                              if n not in self.offline and n not in self.excluded and n not in self.drain)
-        self.target_set = set(self.targets)
-        self.unusable = {}
-        for name in sorted(self.offline):
-            self.unusable[name] = "offline node %s" % name
-        for name in sorted(self.excluded):
-            self.unusable.setdefault(name, "ignored node %s (%s)" % (name, self.excluded[name]))
-
-    def _rule_indexes(self):
-        self.pin = {}          # vmid -> (allowed nodes, [rule ids]) for strict pins
-        self.prefer = {}       # vmid -> (preferred nodes, [rule ids]) for non-strict pins
-        self.anti = {}         # rule id -> members
-        self.anti_of = {}      # vmid -> [rule ids]
-        self.anti_count = {}   # rule id -> {node: count}
-        from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import rule_index
-        pins = [dict(r, nodes=[n for n in r["nodes"] if n in self.nodes]) for r in self.rules if r["kind"] == "pin"]
-        for rule in pins:
-            if not rule["nodes"]:
-                self.warnings.append("rule %s: pins to unknown node(s) only; ignored" % rule["id"])
-        # several strict pins intersect; rules.py decides which wins when they allow no common node
-        index = rule_index([r for r in pins if r["nodes"]])
-        for vmid in sorted(self.guests):
-            allowed = index.allowed_nodes(vmid)
-            if allowed:
-                self.pin[vmid] = (set(allowed), list(index.pinned_by(vmid)))
-            preferred = index.preferred_nodes(vmid)
-            if preferred:
-                ids = [r["id"] for r in pins if not r["strict"] and vmid in r["guests"]]
-                self.prefer[vmid] = (set(preferred), ids)
-        for rule in self.rules:
-            if rule["kind"] == "anti_affinity":
-                members = sorted(v for v in rule["guests"] if v in self.guests)
-                if len(members) < 2:
-                    continue
-                self.anti[rule["id"]] = members
-                count = {}
-                for vmid in members:
-                    self.anti_of.setdefault(vmid, []).append(rule["id"])
-                    node = self.guests[vmid]["node"]
-                    count[node] = count.get(node, 0) + 1
-                self.anti_count[rule["id"]] = count
-        self.anti_limit = dict((rid, objective.anti_affinity_limit(len(m), len(self.targets)))
-                               for rid, m in self.anti.items())
-        # affinity groups: overlapping rules merge; one that contradicts anti-affinity yields to it
-        parent = {}
-
-        def find(v):
-            while parent.setdefault(v, v) != v:
-                parent[v] = parent[parent[v]]
-                v = parent[v]
-            return v
-
-        self.affinity_rules = []
-        for rule in self.rules:
-            if rule["kind"] != "affinity":
-                continue
-            members = sorted(v for v in rule["guests"] if v in self.guests)
-            if len(members) < 2:
-                continue
-            clash = self._anti_clash(members)
-            if clash:
-                self.unsatisfiable.append({"rule": rule["id"], "guests": members,
-                                           "reason": "contradicts anti-affinity rule %s, which wins" % clash})
-                continue
-            self.affinity_rules.append(rule["id"])
-            for vmid in members[1:]:
-                parent[find(vmid)] = find(members[0])
-        groups = {}
-        for vmid in sorted(self.guests):
-            groups.setdefault(find(vmid) if vmid in parent else vmid, []).append(vmid)
-        self.bundle_of = {}
-        self.bundles = []
-        for members in sorted(groups.values()):
-            bundle = tuple(members)
-            self.bundles.append(bundle)
-            for vmid in bundle:
-                self.bundle_of[vmid] = bundle
-        self.affinity_name = {}
-        for rule in self.rules:
-            if rule["id"] in self.affinity_rules:
-                for vmid in rule["guests"]:
-                    if vmid in self.bundle_of:
-                        self.affinity_name.setdefault(self.bundle_of[vmid], rule["id"])
-
-    def _anti_clash(self, members):
-        seen = {}
-        for vmid in members:
-            for rid in self.anti_of.get(vmid, []):
-                if rid in seen:
-                    return rid
-                seen[rid] = vmid
-        return None
-
-    def _movability(self):
-        ignored = ignored_guests(self.rules, self.balancing)
-        self.fixed = {}
-        for vmid in sorted(self.guests):
-            reason = immovable_reason(self.guests[vmid], self.balancing, ignored, self.unusable)
-            if reason:
-                self.fixed[vmid] = reason
-        # held back from balancing only (cooldown, HA guests left to PVE's CRS); rules still move them
-        self.held = history.held_guests(self.snapshot, self.options)
 
     # ---- state -----------------------------------------------------------------------------------
     def node_of(self, vmid):
@@ -252,34 +119,10 @@ class _Planner(object):
         guest = self.loads.guest
         return sum(w * 100.0 * sum(guest[v][i] for v in vmids) / cap[i] for i, w in self.weighted)
 
-    # ---- the filter: why a node cannot take guests ------------------------------------------------
-    def refusal(self, vmids, target):
-        if target not in self.target_set:
-            return "%s does not take guests" % target
-        for vmid in vmids:
-            pin = self.pin.get(vmid)
-            if pin and target not in pin[0]:
-                return "pinned to %s (%s)" % (", ".join(sorted(pin[0])), ", ".join(pin[1]))
-        incoming = {}
-        for vmid in vmids:
-            for rid in self.anti_of.get(vmid, ()):
-                incoming[rid] = incoming.get(rid, 0) + 1
-        for rid in sorted(incoming):
-            if self.anti_count[rid].get(target, 0) + incoming[rid] > self.anti_limit[rid]:
-                return "anti-affinity %s already on %s" % (rid, target)
-        reason = self.capacity.fits(target, vmids)
-        if reason:
-            return reason
-        if self.precondition is not None:
-            for vmid in vmids:
-                key = (vmid, target)
-                if key not in self._asked:
-                    self._asked[key] = self.precondition(self.guests[vmid], target)
-                    if self._asked[key]:
-                        self.refused.setdefault(vmid, []).append("%s: %s" % (target, self._asked[key]))
-                if self._asked[key]:
-                    return "precondition: %s" % self._asked[key]
-        return None
+    # ---- the filters: why a node cannot take guests ---------------------------------------------
+    def refusal(self, vmids, target, mandatory=False):
+        """The placement core's answer; a mandatory move (pin, drain) outranks affinity, so it may split."""
+        return filter_chain.refusal(self.state, vmids, target, skip=("affinity",) if mandatory else ())
 
     def budget_left(self, needed=1):
         limit = self.balancing.get("max_migrations")
@@ -293,12 +136,7 @@ class _Planner(object):
             source = self.node_of(vmid)
             if source == target:
                 continue
-            for rid in self.anti_of.get(vmid, ()):
-                count = self.anti_count[rid]
-                count[source] -= 1
-                count[target] = count.get(target, 0) + 1
-            self.loads.move(vmid, target)
-            self.capacity.move(vmid, target)
+            self.state.move(vmid, target)
             self.moved.add(vmid)
             guest = self.guests[vmid]
             made.append({"vmid": vmid, "name": guest["name"], "type": guest["type"], "source": source,
@@ -318,10 +156,9 @@ class _Planner(object):
         return self.composite(source) - self.composite(target)
 
     def _cost(self, guest):
-        memory = guest["mem"] if guest["status"] == "running" else 0
-        return int(memory + sum(d["size"] for d in guest["local_disks"]))
+        return move_cost(guest)
 
-    def best_target(self, vmids, choices=None):
+    def best_target(self, vmids, choices=None, mandatory=False):
         """The allowed node with the lowest weighted load after taking ``vmids`` (balance-aware placement),
         or (None, reasons) when none can."""
         best, reasons = None, {}
@@ -332,7 +169,7 @@ class _Planner(object):
             if best is not None and after >= best[0]:
                 continue
             moving = [v for v in vmids if self.node_of(v) != node]
-            why = self.refusal(moving, node)
+            why = self.refusal(moving, node, mandatory)
             if why:
                 reasons[node] = why
                 continue
@@ -385,7 +222,7 @@ class _Planner(object):
                     self.fail(needing[0][1][0], [vmid], "balancing.max_migrations reached")
                     continue
                 rule, text = self._misplaced(vmid)
-                target, reasons = self.best_target([vmid])
+                target, reasons = self.best_target([vmid], mandatory=True)
                 if target:
                     self.move([vmid], target, text)
                 else:
@@ -396,12 +233,11 @@ class _Planner(object):
     def repair_anti_affinity(self):
         for rid in sorted(self.anti):
             limit = self.anti_limit[rid]
-            count = self.anti_count[rid]
             if limit > 1:
                 self.fail(rid, self.anti[rid], "%d members, %d nodes: at most %d per node" % (
                     len(self.anti[rid]), len(self.targets), limit))
-            for node in sorted(count):
-                while count.get(node, 0) > limit:
+            for node in sorted(set(self.node_of(v) for v in self.anti[rid])):
+                while len(self.state.anti_members_on(rid, node)) > limit:
                     members = [v for v in self.anti[rid] if self.node_of(v) == node]
                     candidates = sorted((v for v in members if v not in self.fixed and v not in self.moved
                                          and len(self.bundle_of[v]) == 1),
@@ -675,15 +511,7 @@ class _Planner(object):
 
     # ---- output ----------------------------------------------------------------------------------
     def node_table(self):
-        counts = dict((n, 0) for n in self.nodes)
-        for node in self.loads.node_of.values():
-            counts[node] += 1
-        out = {}
-        for name in sorted(self.nodes):
-            p = self.loads.percents(name)
-            out[name] = {"mem_pct": round(p[0], 2), "cpu_pct": round(p[1], 2), "disk_pct": round(p[2], 2),
-                         "guests": counts[name]}
-        return out
+        return node_table(self.loads)
 
     def metrics(self):
         spread = self.spread()
@@ -727,25 +555,14 @@ class _Planner(object):
         skipped.extend({"vmid": v, "reason": self.held[v]} for v in sorted(self.held)
                        if v not in self.moved and v not in self.fixed)
         skipped.extend({"vmid": v, "reason": self.stuck[v]} for v in sorted(self.stuck))
-        for vmid in sorted(self.refused):
+        for vmid in sorted(self.state.refused):
             if vmid not in self.moved and vmid not in self.fixed:
-                skipped.append({"vmid": vmid, "reason": "precondition refused " + "; ".join(self.refused[vmid])})
+                skipped.append({"vmid": vmid, "reason": "precondition refused " + "; ".join(self.state.refused[vmid])})
             elif vmid in self.moved:
-                self.warnings.append("vmid %d: precondition refused %s" % (vmid, "; ".join(self.refused[vmid])))
+                self.warnings.append("vmid %d: precondition refused %s" % (vmid, "; ".join(self.state.refused[vmid])))
         skipped.sort(key=lambda s: s["vmid"])
-        return {
-            "schema": SCHEMA,
-            "fingerprint": self.snapshot.get("fingerprint") or fingerprint(self.snapshot),
-            "options": dict((k, copy.deepcopy(self.options[k])) for k in BEHAVIOUR_KEYS if k in self.options),
-            "moves": [dict((k, m[k]) for k in ("step", "vmid", "name", "type", "source", "target",
-                                               "reason", "gain", "cost")) for m in moves],
-            "skipped": skipped,
-            "unsatisfiable": sorted(self.unsatisfiable, key=lambda u: (u["rule"], u["guests"])),
-            "nodes_before": nodes_before,
-            "nodes_after": self.node_table(),
-            "metrics": {"before": metrics_before, "after": metrics_after},
-            "warnings": self.warnings,
-        }
+        return plan_document(self.snapshot, self.options, moves, skipped, self.unsatisfiable, nodes_before,
+                             self.node_table(), {"before": metrics_before, "after": metrics_after}, self.warnings)
 
 
 def _first(reasons, default):
@@ -762,14 +579,8 @@ def plan(snapshot, options=None, rules=None, precondition=None):
     if "fingerprint" not in snapshot or "schema" not in snapshot:
         snapshot = normalize(snapshot)
     options = behaviour(options)
-    warnings = []
-    if rules is None:
-        rules, warnings = _build_rules(snapshot, options)
-    for rule in rules:
-        if not isinstance(rule, dict) or "id" not in rule or "kind" not in rule:
-            raise PlanError("rules: each rule needs at least 'id' and 'kind', got %r" % (rule,))
-    rules = [dict({"strict": True, "guests": [], "nodes": [], "source": ""}, **r) for r in rules]
-    return _Planner(snapshot, options, rules, precondition, list(warnings)).run()
+    rules, warnings = rules_for(snapshot, options, rules)
+    return _Planner(snapshot, options, rules, precondition, warnings).run()
 
 
 def apply(snapshot, plan_doc):

@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import fnmatch
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PlanError
 from ansible_collections.proxlb.balancer.plugins.module_utils.rules import tags as plb_tags
 
 KINDS = ("ignore", "pin", "maintenance", "exclude_node", "anti_affinity", "affinity")
@@ -359,6 +360,35 @@ def build_rules(snapshot, options):
     builder.rules.sort(key=lambda r: (_KIND_ORDER[r["kind"]], r["id"]))
     builder.collisions(RuleIndex(builder.rules))
     return builder.rules, builder.warnings
+
+
+def option_rules(snapshot, options):
+    """(rules, warnings) that the options and the nodes' own states make: maintenance, evacuation, the
+    cluster marker, HA maintenance, ignored nodes and the guest exclusions."""
+    builder = _Builder(snapshot, options or {})
+    builder.node_options()
+    builder.guest_options()
+    return builder.rules, builder.warnings
+
+
+def rules_for(snapshot, options, given=None):
+    """The one way every stage gets its rules: (rules, warnings).
+
+    ``given`` None: everything ``build_rules`` reads. A caller's own list (tests, what-if runs) is checked,
+    gets the defaults filled in, and gains the option rules it lacks (by id), so that maintenance nodes,
+    ignored nodes and exclusions mean the same with or without it."""
+    if given is None:
+        built, warnings = build_rules(snapshot, options)
+        return list(built), list(warnings)
+    out = []
+    for rule in given:
+        if not isinstance(rule, dict) or "id" not in rule or "kind" not in rule:
+            raise PlanError("rules: each rule needs at least 'id' and 'kind', got %r" % (rule,))
+        out.append(dict({"strict": True, "guests": [], "nodes": [], "source": ""}, **rule))
+    present = set(r["id"] for r in out)
+    extra, warnings = option_rules(snapshot, options)
+    out.extend(r for r in extra if r["id"] not in present)
+    return out, list(warnings)
 
 
 class RuleIndex(object):
