@@ -18,6 +18,7 @@ import json
 import re
 import time
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import documents
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import SnapshotError
 
 SCHEMA = "proxlb.balancer/snapshot/1"
@@ -73,6 +74,8 @@ _STORAGE_FIELDS = {
     "maxdisk": (_NUMBER, 0),
     "disk": (_NUMBER, 0),
 }
+# a snapshot of 10 000 guests is a few megabytes
+MAX_FILE_BYTES = 256 * 1024 * 1024
 _LIST_SECTIONS = ("nodes", "guests", "storages", "pools", "ha_groups", "ha_rules", "ha_resources")
 
 
@@ -96,6 +99,8 @@ def _check_type(value, expected, path):
             return int(value)
     elif expected == _NUMBER:
         if isinstance(value, _NUMBER) and not isinstance(value, bool):
+            if not documents.finite(value):
+                raise SnapshotError("%s: expected a finite number, got %s" % (path, documents.shown(value)))
             if value < 0:
                 raise SnapshotError("%s: must not be negative, got %r" % (path, value))
             return value
@@ -202,6 +207,7 @@ def normalize(document):
     Raises SnapshotError naming the first offending field."""
     if not isinstance(document, dict):
         raise SnapshotError("snapshot: expected a JSON object, got %s" % type(document).__name__)
+    documents.check_snapshot_sections(document)  # HA rules, cluster, recent migrations (common/documents.py)
     schema = document.get("schema", SCHEMA)
     if schema != SCHEMA:
         raise SnapshotError("schema: expected %r, got %r" % (SCHEMA, schema))
@@ -279,17 +285,19 @@ def load(source):
     """Load and normalize a snapshot from a dict, a JSON string or a file path."""
     if isinstance(source, dict):
         return normalize(source)
+    if not isinstance(source, str):
+        raise SnapshotError("snapshot: expected an object, JSON text or a file path, got %s" % type(source).__name__)
     text = source
     if not source.lstrip().startswith("{"):
-        try:
-            with open(source, "r") as handle:
-                text = handle.read()
-        except (IOError, OSError) as exc:
-            raise SnapshotError("cannot read snapshot file %s: %s" % (source, exc))
+        # UTF-8, size-limited, one line naming the file (common/config.py)
+        from ansible_collections.proxlb.balancer.plugins.module_utils.common.config import read_text
+        text = read_text(source, "snapshot file", limit=MAX_FILE_BYTES)
     try:
         document = json.loads(text)
     except ValueError as exc:
-        raise SnapshotError("snapshot is not valid JSON: %s" % exc)
+        raise SnapshotError("snapshot is not valid JSON: %s" % str(exc)[:120])
+    except RecursionError:
+        raise SnapshotError("snapshot: nested too deeply")
     return normalize(document)
 
 
