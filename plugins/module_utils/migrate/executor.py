@@ -20,6 +20,7 @@ import time
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate import migration_params
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, PermissionDenied, PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import documents
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.journal import Journal
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate import progress as progress_lines
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import reserve_bytes, GIB
@@ -54,6 +55,7 @@ def upid_fields(upid):
 
 def load_plan(plan):
     """Check a plan document enough to execute it safely; returns its moves in order (step, position)."""
+    documents.check_plan(plan)  # field by field, one line naming the first wrong one (common/documents.py)
     if not isinstance(plan, dict):
         raise PlanError("plan: expected the plan dict that proxlb_plan returns, got %s" % type(plan).__name__)
     if plan.get("schema", PLAN_SCHEMA) != PLAN_SCHEMA:
