@@ -24,8 +24,11 @@ options:
     elements: str
   api_port:
     description:
-      - Port used for hosts that name none. Defaults to C(8006). Environment variable E(PROXMOX_PORT).
+      - Port used for hosts that name none. Environment variable E(PROXMOX_PORT).
+      - The default applies only when neither the task, O(config_file) nor the environment sets a value; so
+        do the other connection defaults.
     type: int
+    default: 8006
   api_user:
     description:
       - User with realm, for example C(root@pam) or C(proxlb@pve). Environment variable E(PROXMOX_USER).
@@ -45,8 +48,13 @@ options:
     type: str
   validate_certs:
     description:
-      - Verify the API's TLS certificate. Defaults to C(true). Environment variable E(PROXMOX_VALIDATE_CERTS).
+      - Verify the API's TLS certificate, against the system's CAs or O(ca_path). Environment variable
+        E(PROXMOX_VALIDATE_CERTS).
+      - True by default, as in community.proxmox 2.x (its 1.x defaulted to false). A stock Proxmox VE cluster
+        signs its API certificate with its own CA; give its C(/etc/pve/pve-root-ca.pem) as O(ca_path) rather
+        than turning this off.
     type: bool
+    default: true
   ca_path:
     description:
       - PEM file of the CA that signed the API certificate (for example the cluster's own
@@ -54,16 +62,19 @@ options:
     type: path
   api_timeout:
     description:
-      - Seconds to wait for an API answer. Defaults to C(10).
+      - Seconds to wait for an API answer.
     type: int
+    default: 10
   api_retries:
     description:
-      - Connection attempts per API host before the next host is tried. Defaults to C(1).
+      - Connection attempts per API host before the next host is tried.
     type: int
+    default: 1
   api_wait_time:
     description:
-      - Seconds between two connection attempts to the same host. Defaults to C(1).
+      - Seconds between two connection attempts to the same host.
     type: int
+    default: 1
   config_file:
     description:
       - A ProxLB configuration file (C(proxlb.yaml)) on the controller. Its C(proxmox_api) section maps onto

@@ -22,7 +22,12 @@ description:
     a create task and a later task can see different nodes. Use the module with C(register), or store the
     lookup's answer once with M(ansible.builtin.set_fact).
   - Connection options fall back to the same E(PROXMOX_*) environment variables as the modules, with the
-    same precedence (option, then O(config_file), then environment).
+    same precedence (option, then O(config_file), then environment, then the default).
+  - B(No module_defaults.) A lookup is not a module, so C(module_defaults) (also of the group
+    C(proxlb.balancer.proxlb)) does not reach it; give the connection as options, through E(PROXMOX_*)
+    variables, or in O(config_file).
+  - An option it does not know (for example C(memmory=8192)) fails the lookup with one line naming it, rather
+    than sizing the guest with the default.
 options:
   type:
     description: V(qemu) for a VM or V(lxc) for a container.
@@ -77,6 +82,7 @@ options:
   api_port:
     description: Port for hosts that name none.
     type: int
+    default: 8006
     env:
       - name: PROXMOX_PORT
   api_user:
@@ -100,8 +106,9 @@ options:
     env:
       - name: PROXMOX_TOKEN_SECRET
   validate_certs:
-    description: Verify the API's TLS certificate.
+    description: Verify the API's TLS certificate (against O(ca_path) for a cluster's own CA).
     type: bool
+    default: true
     env:
       - name: PROXMOX_VALIDATE_CERTS
   ca_path:
@@ -112,6 +119,7 @@ options:
   api_timeout:
     description: Seconds to wait for an API answer.
     type: int
+    default: 10
 """
 
 EXAMPLES = r"""
@@ -149,6 +157,10 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError("proxlb.balancer.best_node takes options only (memory=..., cores=...), "
                                      "no positional terms")
         self.set_options(var_options=variables, direct=kwargs)
+        unknown = sorted(key for key in kwargs if key not in self._options)
+        if unknown:
+            raise AnsibleLookupError("proxlb.balancer.best_node: unknown option(s) %s; it takes %s" % (
+                ", ".join(unknown), ", ".join(sorted(self._options))))
         params = {}
         for key in self._options:
             if key in CONNECTION and key not in kwargs:

@@ -16,13 +16,26 @@ import importlib
 import os
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ProxLBError
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry import argspec
 
 display = Display()
+
+
+def validation_message(module, validation):
+    """One line, worded as AnsibleModule words it: an option the module does not have is named as such."""
+    messages = []
+    for error in validation.errors:
+        if isinstance(error, UnsupportedError):
+            messages.append("Unsupported parameters for (proxlb.balancer.%s) module: %s" % (module, error.msg))
+        else:
+            messages.append(error.msg)
+    return "; ".join(messages)
 
 
 class ProxLBAction(ActionBase):
@@ -40,9 +53,10 @@ class ProxLBAction(ActionBase):
         spec, kwargs = self._argument_spec()
         validation = ArgumentSpecValidator(spec, **kwargs).validate(self._task.args)
         if validation.error_messages:
-            result.update(failed=True, msg="; ".join(validation.error_messages))
+            result.update(failed=True, msg=validation_message(self.MODULE, validation))
             return result
-        params = validation.validated_parameters
+        # defaults of connection options stay out of the precedence task > config_file > environment > default
+        params = argspec.given_only(validation.validated_parameters, self._task.args)
         self._no_log_values = set(validation._no_log_values) | self._resolved_secrets(params)
         try:
             result.update(self.run_engine(params))

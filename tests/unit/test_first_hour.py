@@ -119,3 +119,34 @@ def test_check_mode_report_says_would_and_counts_no_move_as_done():
     assert "| done |" not in text and "| would move |" in text
     executed = render.markdown(render.summary(planned, results))
     assert "%d done" % len(planned["moves"]) in executed
+
+
+# ---------------------------------------------------------------- true connection defaults, precedence kept
+
+def test_given_only_hides_defaults_from_the_precedence():
+    from ansible_collections.proxlb.balancer.plugins.module_utils.entry.argspec import CONNECTION_SPEC, given_only
+    assert CONNECTION_SPEC["api_port"]["default"] == 8006 and CONNECTION_SPEC["validate_certs"]["default"] is True
+    params = {"api_port": 8006, "validate_certs": True, "api_timeout": 10, "mode": "balance"}
+    out = given_only(params, {"validate_certs": True})
+    assert (out["api_port"], out["validate_certs"], out["api_timeout"], out["mode"]) == (None, True, None, "balance")
+
+
+def test_module_main_passes_only_given_connection_options(monkeypatch, tmp_path):
+    """The plain-module path (no action plugin): the environment's port wins over the spec's 8006."""
+    import json
+    import pytest
+    from ansible.module_utils.testing import patch_module_args
+    from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
+    from ansible_collections.proxlb.balancer.plugins.modules import proxlb_plan
+    seen = {}
+    real = config.resolve
+
+    def resolve(params, environ=None):
+        seen.update(real(params, {"PROXMOX_HOST": "pve1", "PROXMOX_PORT": "8443"})[0])
+        return real(params, {})
+    monkeypatch.setattr(config, "resolve", resolve)
+    with patch_module_args({"snapshot_file": DEMO}):
+        with pytest.raises(SystemExit):
+            proxlb_plan.main()
+    assert seen["api_port"] == 8443 and seen["validate_certs"] is True
+    assert json  # result printed to stdout; the exit is enough here

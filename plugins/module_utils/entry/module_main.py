@@ -11,10 +11,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.connect.client import HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ProxLBError
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.argspec import given_only
 
 
 def uses_snapshot(params):
@@ -25,6 +26,8 @@ def uses_snapshot(params):
 def run_module(argument_spec, engine, spec_kwargs=None, offline=None):
     """Run ``engine(module) -> result`` in an AnsibleModule; ``offline(params)`` says no API is needed."""
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **(spec_kwargs or {}))
+    # the arguments as given (AnsibleModule keeps them): connection defaults stay out of config.resolve's precedence
+    module.params.update(given_only(module.params, _load_params()))
     needs_api = not (offline and offline(module.params))
     if needs_api and not HAS_PROXMOXER:
         module.fail_json(msg=missing_required_lib("proxmoxer"), exception=str(PROXMOXER_IMPORT_ERROR))
