@@ -20,6 +20,7 @@ def demo(sim_demo):
 
 
 def test_token_with_ca_and_password_without_verification(sim_small):
+    # PVE: pve-access-control /access/ticket and PVEAPIToken headers (pve-http-server AnyEvent.pm)
     with_token = sim_small.proxmox()
     assert with_token.version.get()["version"] == "9.1.2"
     with_password = ProxmoxAPI(sim_small.host, port=sim_small.port, user=sim_small.user,
@@ -32,6 +33,7 @@ def test_token_with_ca_and_password_without_verification(sim_small):
 
 
 def test_certificate_is_verified_against_the_ca(sim_small):
+    # PVE: pveproxy serves HTTPS with a cluster-CA-signed node certificate (pve-cluster Cluster/Setup.pm)
     context = ssl.create_default_context(cafile=sim_small.ca_path)
     with socket.create_connection((sim_small.host, sim_small.port)) as raw:
         with context.wrap_socket(raw, server_hostname="localhost") as tls:
@@ -41,6 +43,7 @@ def test_certificate_is_verified_against_the_ca(sim_small):
 
 
 def test_bad_credentials_get_401(sim_small):
+    # PVE: pve-http-server AnyEvent.pm auth_handler (401, empty JSON body)
     with pytest.raises(AuthenticationError):
         ProxmoxAPI(sim_small.host, port=sim_small.port, user="root@pam", password="wrong", verify_ssl=False)
     bad = sim_small.proxmox(token_value="not-the-secret")
@@ -52,6 +55,7 @@ def test_bad_credentials_get_401(sim_small):
 
 
 def test_ticket_write_without_csrf_is_refused(sim_small):
+    # PVE: pve-manager PVE/HTTPServer.pm CSRF check for ticket writes ('invalid csrf token')
     ticket = requests.post(sim_small.url + "/api2/json/access/ticket", verify=sim_small.ca_path, timeout=10,
                            data={"username": sim_small.user, "password": sim_small.password}).json()["data"]
     cookies = {"PVEAuthCookie": ticket["ticket"]}
@@ -62,6 +66,7 @@ def test_ticket_write_without_csrf_is_refused(sim_small):
 
 
 def test_unknown_path_is_501_with_pve_message(sim_small):
+    # PVE: pve-http-server AnyEvent.pm: 501 "Method '<M> <path>' not implemented"
     with pytest.raises(ResourceException) as err:
         sim_small.proxmox().nodes("pve1").frobnicate.get()
     assert err.value.status_code == 501
@@ -69,6 +74,7 @@ def test_unknown_path_is_501_with_pve_message(sim_small):
 
 
 def test_cluster_resources_shapes(demo):
+    # PVE: pve-manager PVE/API2/Cluster.pm resources, PVE/API2Tools.pm extract_{vm,node,storage}_stats
     api = demo.proxmox()
     everything = api.cluster.resources.get()
     kinds = set(e["type"] for e in everything)
@@ -91,6 +97,7 @@ def test_cluster_resources_shapes(demo):
 
 
 def test_node_endpoints(demo):
+    # PVE: pve-manager PVE/API2/Nodes.pm (index, status, version) and Cluster.pm (status, options)
     api = demo.proxmox()
     status = api.nodes("pve1").status.get()
     assert status["cpuinfo"]["cpus"] == 32 and status["memory"]["total"] == 128 * 1024 ** 3
@@ -112,6 +119,7 @@ def test_node_endpoints(demo):
 
 
 def test_guest_lists_config_and_status(demo):
+    # PVE: qemu-server PVE/API2/Qemu.pm and pve-container src/PVE/API2/LXC.pm (list, config, status/current)
     api = demo.proxmox()
     qemu = api.nodes("pve1").qemu.get()
     assert {g["vmid"] for g in qemu} >= {100, 101, 102, 140, 150}
@@ -134,6 +142,7 @@ def test_guest_lists_config_and_status(demo):
 
 
 def test_config_put_tags_with_digest(simulator):
+    # PVE: pve-guest-common AbstractConfig.pm / pve-common Tools.pm assert_if_modified (digest)
     sim = simulator("small.json", clock=0)
     api = sim.proxmox()
     digest = api.nodes("pve1").qemu(100).config.get()["digest"]
@@ -149,6 +158,7 @@ def test_config_put_tags_with_digest(simulator):
 
 
 def test_pools(demo):
+    # PVE: pve-manager PVE/API2/Pool.pm (index with poolid, deprecated /pools/{poolid})
     api = demo.proxmox()
     assert {p["poolid"] for p in api.pools.get()} == {"prod", "staging", "dev"}
     prod = api.pools.get(poolid="prod")[0]
@@ -159,6 +169,7 @@ def test_pools(demo):
 
 
 def test_ha_endpoints_pve9(demo):
+    # PVE: pve-ha-manager src/PVE/API2/HA/{Resources,Rules,Status}.pm (9.x)
     api = demo.proxmox()
     assert [r["sid"] for r in api.cluster.ha.resources.get()] == ["vm:120", "vm:121"]
     rules = api.cluster.ha.rules.get()
@@ -171,6 +182,7 @@ def test_ha_endpoints_pve9(demo):
 
 
 def test_pve84_answers_as_pve8(simulator):
+    # PVE: the 8.4 API schema (pve-docs apidata.js): no HA rules, groups instead
     sim = simulator("pve84.json", clock=0)
     api = sim.proxmox()
     assert api.version.get()["version"] == "8.4.1"
@@ -187,6 +199,7 @@ def test_pve84_answers_as_pve8(simulator):
 
 
 def test_ipv6_bind(simulator):
+    # PVE: pveproxy listens on IPv6 too (pve-http-server AnyEvent.pm)
     if not socket.has_ipv6:
         pytest.skip("no IPv6 here")
     try:
@@ -204,6 +217,7 @@ def test_ipv6_bind(simulator):
 
 
 def test_sigterm_ends_cleanly_and_bad_scenario_is_one_line(tmp_path):
+    # simulator command line (CONTRACTS.md), no PVE counterpart
     bad = tmp_path / "bad.json"
     bad.write_text('{"nodes": []}')
     result = subprocess.run([sys.executable, "-m", "simulator", "serve", "--scenario", str(bad), "--port", "0",

@@ -14,6 +14,7 @@ def as_token(sim, user, name, secret):
 
 
 def test_privsep_token_without_acl_sees_an_empty_cluster(mixed):
+    # PVE: pve-access-control AccessControl.pm: a privsep token gets user ACL intersected with its own
     empty = as_token(mixed, "ops@pve", "empty", "empty-secret")
     assert empty.cluster.resources.get() == []
     assert empty.nodes("pve1").qemu.get() == []
@@ -28,6 +29,7 @@ def test_privsep_token_without_acl_sees_an_empty_cluster(mixed):
 
 
 def test_token_acl_on_a_pool(mixed):
+    # PVE: pve-access-control RPCEnvironment.pm: /vms/<id> privileges through the guest's pool
     team = as_token(mixed, "ops@pve", "team", "team-secret")
     assert sorted(e["vmid"] for e in team.cluster.resources.get(type="vm")) == [102, 105]
     assert len(team.cluster.resources.get(type="node")) == 4
@@ -38,6 +40,7 @@ def test_token_acl_on_a_pool(mixed):
 
 
 def test_auditor_reads_but_cannot_migrate(mixed):
+    # PVE: qemu-server Qemu.pm migrate_vm needs VM.Migrate; Cluster.pm set_options needs Sys.Modify
     ro = as_token(mixed, "auditor@pve", "ro", "ro-secret")
     assert len(ro.cluster.resources.get(type="vm")) == 8
     assert ro.cluster.options.get()["crs"]["ha"] == "static"
@@ -50,6 +53,7 @@ def test_auditor_reads_but_cannot_migrate(mixed):
 
 
 def test_mixed_versions_answer_per_node(mixed):
+    # PVE: requests to /nodes/{node} are proxied to that node and answered by its version
     api = mixed.proxmox()
     assert api.nodes("pve1").version.get()["release"] == "9.1"
     assert api.nodes("pve3").version.get()["release"] == "8.4"
@@ -66,6 +70,7 @@ def test_mixed_versions_answer_per_node(mixed):
 
 
 def test_migrating_to_an_older_major_version_is_refused(simulator):
+    # PVE: qemu-server QemuMigrate.pm refuses an older target version inside the worker
     sim = simulator("mixed-ha.json", clock=0)
     api = sim.proxmox()
     upid = api.nodes("pve1").qemu(102).migrate.post(target="pve3", online=1)
@@ -77,6 +82,7 @@ def test_migrating_to_an_older_major_version_is_refused(simulator):
 
 
 def test_rrddata_per_version_and_consistent_with_usage(mixed):
+    # PVE: pve-cluster src/PVE/RRD.pm create_rrd_data (resolutions, pve-*-9.0 fields)
     api = mixed.proxmox()
     rows = api.nodes("pve1").rrddata.get(timeframe="hour")
     assert len(rows) == 60 and rows[-1]["time"] > rows[0]["time"]
@@ -95,6 +101,7 @@ def test_rrddata_per_version_and_consistent_with_usage(mixed):
 
 
 def test_cluster_options_notes_and_storage_config(simulator):
+    # PVE: pve-cluster DataCenterConfig.pm (notes as comment) and pve-storage API2/Storage/Config.pm
     sim = simulator("mixed-ha.json", clock=0)
     api = sim.proxmox()
     # pve-cluster DataCenterConfig.pm parse_datacenter_config: crs parsed into an object, the notes always there
@@ -112,6 +119,7 @@ def node_of(api, vmid):
 
 
 def test_ha_positive_affinity_partner_moves_along(simulator):
+    # PVE: pve-ha-manager 9.x resource-affinity rules (Rules/ResourceAffinity.pm)
     sim = simulator("mixed-ha.json", clock=0)
     api = sim.proxmox()
     check = api.nodes("pve1").qemu(100).migrate.get()
@@ -128,6 +136,7 @@ def test_ha_positive_affinity_partner_moves_along(simulator):
 
 
 def test_ha_failback_moves_the_guest_back(simulator):
+    # PVE: pve-ha-manager node-affinity 'failback' (Rules/NodeAffinity.pm, Manager.pm)
     sim = simulator("mixed-ha.json", clock=0)
     api = sim.proxmox()
     api.nodes("pve1").qemu(101).migrate.post(target="pve2", online=1)
@@ -142,6 +151,7 @@ def test_ha_failback_moves_the_guest_back(simulator):
 
 
 def test_ha_maintenance_evacuates_ha_guests_only_and_brings_them_back(simulator):
+    # PVE: pve-ha-manager crm-command node-maintenance (Manager.pm, LRM.pm)
     sim = simulator("mixed-ha.json", clock=0)
     api = sim.proxmox()
     sim.admin("POST", "nodes/pve1", hastate="maintenance")
@@ -158,6 +168,7 @@ def test_ha_maintenance_evacuates_ha_guests_only_and_brings_them_back(simulator)
 
 
 def test_ha_negative_affinity_blocks_the_target(simulator):
+    # PVE: pve-ha-manager negative resource affinity (blocking-ha-resources in the precondition)
     sim = simulator("demo.json", clock=0)
     api = sim.proxmox()
     check = api.nodes("pve1").qemu(120).migrate.get()
@@ -171,6 +182,7 @@ def test_ha_negative_affinity_blocks_the_target(simulator):
 
 
 def test_down_api_host_refuses_and_timeouts_hang(simulator):
+    # simulator admin hooks for host failover tests, no PVE counterpart
     import socket
     import requests
     sim = simulator("small.json", clock=0)

@@ -27,6 +27,7 @@ def check_shape(response):
 
 
 def test_fuzz_requests_get_pve_errors_and_server_survives(sim_small):
+    # PVE: pve-http-server Formatter/Standard.pm error shape; pve-common JSONSchema.pm parameter checks
     rng = random.Random(7)
     session = requests.Session()
     # verify per call: REQUESTS_CA_BUNDLE in the environment would override a Session.verify
@@ -53,6 +54,7 @@ def test_fuzz_requests_get_pve_errors_and_server_survives(sim_small):
 
 
 def test_raw_socket_garbage(sim_small):
+    # PVE: pveproxy answers malformed requests with an error, never dies (pve-http-server AnyEvent.pm)
     context = ssl.create_default_context(cafile=sim_small.ca_path)
     for payload in (b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
                     b"POST /api2/json/version HTTP/1.1\r\nContent-Length: 99999999\r\n\r\nx", b"\x16\x03\x01" * 50):

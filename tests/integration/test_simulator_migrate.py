@@ -25,6 +25,7 @@ def refused(call, **params):
 
 
 def test_live_migration_runs_as_task_and_moves_the_guest(sim):
+    # PVE: qemu-server Qemu.pm migrate_vm (UPID on the source, lock 'migrate'), pve-manager Tasks.pm
     api = sim.proxmox()
     upid = api.nodes("pve1").qemu(100).migrate.post(target="pve3", online=1)
     assert upid.startswith("UPID:pve1:") and ":qmigrate:100:root@pam!ci:" in upid and upid.endswith(":")
@@ -64,6 +65,7 @@ def test_live_migration_runs_as_task_and_moves_the_guest(sim):
 
 
 def test_duration_grows_with_memory_and_copied_disks(sim):
+    # PVE: qemu-server QemuMigrate.pm phase2 (RAM copy) and storage migration of local disks
     api = sim.proxmox()
     small = api.nodes("pve1").qemu(100).migrate.post(target="pve3", online=1)       # 3 GiB used
     big = api.nodes("pve1").qemu(120).migrate.post(target="pve3", online=1)         # 28 GiB used (HA: hamigrate)
@@ -81,6 +83,7 @@ def test_duration_grows_with_memory_and_copied_disks(sim):
 
 
 def test_synchronous_refusals(sim):
+    # PVE: qemu-server Qemu.pm / pve-container LXC.pm migrate_vm checks before the worker starts
     api = sim.proxmox()
     vm = api.nodes("pve1").qemu(100).migrate.post
     err = refused(vm, target="pve3")
@@ -112,6 +115,7 @@ def run_to_end(sim, api, upid):
 
 
 def test_refusals_inside_the_task(sim):
+    # PVE: qemu-server QemuMigrate.pm prepare, pve-container LXC/Migrate.pm prepare (exit 'migration aborted')
     api = sim.proxmox()
     # local disk of a running VM without with-local-disks
     upid = api.nodes("pve1").qemu(140).migrate.post(target="pve3", online=1)
@@ -142,6 +146,7 @@ def test_refusals_inside_the_task(sim):
 
 
 def test_precondition_answers(sim):
+    # PVE: qemu-server Qemu.pm migrate_vm_precondition (allowed_nodes, not_allowed_nodes, local_disks)
     api = sim.proxmox()
     check = api.nodes("pve1").qemu(140).migrate.get()
     assert check["running"] == 1 and check["has-dbus-vmstate"] == 1
@@ -154,6 +159,7 @@ def test_precondition_answers(sim):
 
 
 def test_conntrack_only_on_pve9(simulator, sim):
+    # PVE: 'with-conntrack-state' exists from the 9.0 schema on (pve-docs apidata.js)
     api = sim.proxmox()
     upid = api.nodes("pve1").qemu(100).migrate.post(target="pve3", online=1, **{"with-conntrack-state": 1})
     assert upid.startswith("UPID:")
@@ -168,6 +174,7 @@ def test_conntrack_only_on_pve9(simulator, sim):
 
 
 def test_node_offline_admin_reboot_and_fault_injection(sim):
+    # PVE: pve-manager Nodes.pm status command=reboot; 595 'No route to host' from the proxy
     api = sim.proxmox()
     api.nodes("pve4").status.post(command="reboot")
     err = refused(api.nodes("pve4").status.get)
@@ -201,6 +208,7 @@ def test_node_offline_admin_reboot_and_fault_injection(sim):
 
 
 def test_request_counter(sim):
+    # simulator admin API, no PVE counterpart
     api = sim.proxmox()
     sim.admin("POST", "requests/reset")
     api.cluster.resources.get(type="vm")
@@ -212,6 +220,7 @@ def test_request_counter(sim):
 
 
 def test_task_status_errors(sim):
+    # PVE: pve-manager PVE/API2/Tasks.pm read_task_status ('unable to parse worker upid', 'no such task')
     api = sim.proxmox()
     err = refused(api.nodes("pve1").tasks("garbage").status.get)
     assert err.status_code == 400 and "upid" in err.errors

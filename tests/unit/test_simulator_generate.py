@@ -14,6 +14,7 @@ SCENARIOS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path
 
 
 def test_generate_is_deterministic_and_valid():
+    # simulator generator (CONTRACTS.md), no PVE counterpart
     a, b = generate(8, 400, seed=3), generate(8, 400, seed=3)
     assert a == b
     assert generate(8, 400, seed=4) != a
@@ -35,12 +36,14 @@ def test_generate_is_deterministic_and_valid():
 
 
 def test_generate_pve84_has_groups_not_rules():
+    # PVE: HA groups before 9.0, rules from 9.0 (pve-ha-manager)
     doc = snapshot.normalize(generate(4, 200, seed=1, pve="8.4"))
     assert doc["ha_groups"] and not doc["ha_rules"]
     assert set(n["pve_version"] for n in doc["nodes"]) == {"8.4.1"}
 
 
 def test_large_generation_is_fast():
+    # simulator generator, no PVE counterpart
     started = time.monotonic()
     doc = generate(64, 8000, seed=1)
     snapshot.normalize(doc)
@@ -48,6 +51,7 @@ def test_large_generation_is_fast():
 
 
 def test_guest_config_reflects_the_record():
+    # PVE: qemu-server/pve-container config keys (disks, mount points, hostpci)
     cluster = Cluster(os.path.join(SCENARIOS, "demo.json"), clock_factor=0)
     config = guestconfig.build_config(cluster, cluster.guests[140])
     assert config["cores"] == 8 and config["memory"] == 16384
@@ -59,6 +63,7 @@ def test_guest_config_reflects_the_record():
 
 
 def test_clock_drives_tasks_and_dump_roundtrips():
+    # simulator clock, no PVE counterpart
     cluster = Cluster(os.path.join(SCENARIOS, "small.json"), clock_factor=0)
     guest = cluster.guests[100]
     upid = cluster.migrate(guest, {"target": "pve2", "online": True}, "root@pam")
