@@ -145,8 +145,7 @@ class Cluster(object):
             self._publish_usage(self._rrd_slot(self.now()))
         for vmid, guest in self.guests.items():
             if not guest["hastate"] and self.ha_resource(vmid):
-                guest["hastate"] = "started" if self.ha_resource(vmid).get("state", "started") in (
-                    "started", "enabled") else self.ha_resource(vmid)["state"]
+                guest["hastate"] = self.settled_hastate(guest)
 
     # ---------------------------------------------------------------- basics
     def now(self):
@@ -177,6 +176,11 @@ class Cluster(object):
             if resource.get("sid") == sid:
                 return resource
         return None
+
+    def settled_hastate(self, guest):
+        """The HA state of a guest no HA action is busy with: what its resource asks for."""
+        state = (self.ha_resource(guest["vmid"]) or {}).get("state", "started")
+        return "started" if state in ("started", "enabled") else state
 
     def guest_on(self, node, vmid, kind):
         """The guest, or PVE's answer when it does not live on ``node`` (what a wrong node gives too)."""
@@ -482,7 +486,7 @@ class Cluster(object):
 
         def crm_round(now):
             if guest["node"] != source or guest["lock"]:
-                guest["hastate"] = "started"
+                guest["hastate"] = self.settled_hastate(guest)
                 self.changed()
                 return
             self.ha_move(guest, target, now)
@@ -505,7 +509,7 @@ class Cluster(object):
         follow = self._start_migration(guest, target, params, "root@pam", start=start)
 
         def settled(done):
-            guest["hastate"] = "started"
+            guest["hastate"] = self.settled_hastate(guest)
             self._schedule_failback(guest, done.finished)
         follow.on_end = _chain(follow.on_end, settled)
         return follow
