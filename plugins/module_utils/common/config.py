@@ -22,6 +22,7 @@ import os
 import reprlib
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import levels
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import windows
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
 
 try:
@@ -66,6 +67,9 @@ DEFAULTS = {
         "include_vmids": [],
         "running_ct": "restart",    # restart | skip
         "per_node_jobs": 2,
+        "windows": [],              # "DAYS HH:MM-HH:MM" when moves may run (docs/operations.md)
+        "blackouts": [],            # "DAYS HH:MM-HH:MM" when they never run; a blackout wins
+        "timezone": None,           # IANA name for both; None = the controller's zone
     },
     "service": {
         "daemon": True,
@@ -384,6 +388,9 @@ _SPEC = {
         "include_vmids": _list(_int(minimum=1, maximum=MAX_VMID)),
         "running_ct": _choice("restart", "skip"),
         "per_node_jobs": _int(minimum=1, maximum=MAX_JOBS),
+        "windows": windows.check_entries,
+        "blackouts": windows.check_entries,
+        "timezone": _optional(windows.check_timezone),
     },
     "service": {
         "daemon": _bool,
@@ -707,6 +714,7 @@ RUN_OPTIONS = {
     "memory": _int(minimum=1, maximum=MAX_GIB * 1024),
     "disk": _number(minimum=0, maximum=MAX_GIB),
     "cooldown": _optional(_number(minimum=0, maximum=365 * DAY)),
+    "plan_ttl": _int(minimum=0, maximum=365 * DAY),
 }
 
 
@@ -714,8 +722,8 @@ def check_run_options(params):
     """Check the numeric module options in ``params`` (one ConfigError line naming the option)."""
     for key, check in RUN_OPTIONS.items():
         value = params.get(key)
-        if value is None or (key == "cooldown" and (value is False or isinstance(value, str))):
-            continue  # a cooldown like '30m' is parsed by facts/history.py
+        if value is None or (key == "cooldown" and (value is False or isinstance(value, (str, dict)))):
+            continue  # a cooldown like '30m' or {adaptive: true} is parsed by facts/cooldown.py
         check(value, key)
 
 
