@@ -5,7 +5,7 @@ from hypothesis import given, settings, strategies as st
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.migration_params import (
-    build, older_major_reason, storage_pairs)
+    build, storage_pairs)
 
 BALANCING = config.behaviour()["balancing"]
 DBUS = {"running": 1, "local_disks": [], "has-dbus-vmstate": 1}
@@ -75,11 +75,6 @@ def test_container_storage_mapping_uses_the_lxc_name():
                       "8.4.1", None, targetstorage="fast")
     assert params == {"target": "pve2", "target-storage": "fast"}
 
-
-def test_older_major_version_is_refused_newer_is_fine():
-    assert "older" in older_major_reason("9.1.2", "8.4.1", "pve2")
-    assert older_major_reason("8.4.1", "9.1.2", "pve2") is None
-    assert older_major_reason("9.1.2", "9.0.3", "pve2") is None
 
 
 def test_storage_pairs_forms():

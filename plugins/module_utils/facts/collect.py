@@ -50,13 +50,13 @@ def _usage(entry):
     return dict((key, entry.get(key, 0) or 0) for key in _USAGE)
 
 
-def _node_record(entry):
+def node_record(entry):
     record = {"node": entry["node"], "status": entry.get("status", "unknown"), "hastate": entry.get("hastate", "")}
     record.update(_usage(entry))
     return record
 
 
-def _guest_record(entry):
+def guest_record(entry):
     record = {
         "vmid": int(entry["vmid"]),
         "type": entry["type"],
@@ -76,7 +76,7 @@ def _guest_record(entry):
     return record
 
 
-def _storage_record(entry):
+def storage_record(entry):
     return {
         "storage": entry["storage"],
         "node": entry["node"],
@@ -178,9 +178,9 @@ class Collector(object):
         resources = self.client.get("/cluster/resources") or []
         options = self._options()
 
-        nodes = [_node_record(e) for e in resources if e.get("type") == "node"]
-        guests = [_guest_record(e) for e in resources if e.get("type") in ("qemu", "lxc")]
-        storages = [_storage_record(e) for e in resources if e.get("type") == "storage"]
+        nodes = [node_record(e) for e in resources if e.get("type") == "node"]
+        guests = [guest_record(e) for e in resources if e.get("type") in ("qemu", "lxc")]
+        storages = [storage_record(e) for e in resources if e.get("type") == "storage"]
         nodes.sort(key=lambda n: natural_key(n["node"]))   # pve1, pve2, pve10
         guests.sort(key=lambda g: g["vmid"])
 

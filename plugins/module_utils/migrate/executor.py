@@ -8,6 +8,13 @@ Ordering: a move never starts before the earlier-step moves out of its target ha
 the room it needs); moves between other nodes do not wait for each other, so a busy node does not hold
 the whole cluster back. A failed move stops the moves that depend on it; ``on_failure: stop`` also stops
 every move not yet started. Every guest of the plan ends in the results with one of ``STATUSES``.
+
+Trust: what a hard rule depends on (the maintenance marker, HA rules) is read before any move or the run
+stops; one run per cluster (a lease in the datacenter notes, ``lease.py``) and per journal (an OS lock);
+migrations started by others count against the limits and are waited for; a POST whose answer is lost is
+reconciled from the node's task list, never sent twice; a worker whose controller died starts nothing more.
+API economy: tasks are tracked through one ``/cluster/tasks`` read per round, the full ``/cluster/resources``
+is read again only every few rounds or when a step begins, the migrate precondition once per move.
 The shapes are in docs/migrate.md; ``run_migrate`` is what the module and the action plugin call.
 """
 
@@ -15,14 +22,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
 import time
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.migrate import migration_params
-from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, PermissionDenied, PlanError
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate import migration_params, tasks
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import (
+    ApiError, ConfigError, PermissionDenied, PlanError)
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import documents
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.journal import Journal
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.live_check import CAPACITY_FILTERS, LivePlacement, live_snapshot
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate import progress as progress_lines
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts import maintenance_marker
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import reserve_bytes, GIB
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.precondition import verdict
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import version_tuple
@@ -32,12 +43,17 @@ PLAN_SCHEMA = "proxlb.balancer/plan/1"
 STATUSES = ("done", "already_done", "skipped", "failed", "timed_out")
 TASK_TYPES = {"qemu": "qmigrate", "lxc": "vzmigrate"}
 SETTINGS = {"poll_interval": 2.0, "on_stale": "skip", "on_failure": "continue", "targetstorage": None,
-            "restart_timeout": migration_params.DEFAULT_RESTART_TIMEOUT}
+            "restart_timeout": migration_params.DEFAULT_RESTART_TIMEOUT, "fail_task": True, "lock_timeout": 120}
 # a POST answered with one of these may be a passing proxy or node hiccup: look for the task, then retry
 _TRANSIENT = (500, 502, 503, 504, 595, 596, None)
 _POST_ATTEMPTS = 3
 _VERIFY_POLLS = 5
 _READ_ATTEMPTS = 5
+# the full /cluster/resources is read again at most every this many poll rounds (and when a step begins)
+REFRESH_ROUNDS = 5
+# a POST whose answer was lost: how long (s, at least) its task is looked for before the move is given up
+_LOST_GRACE = 10.0
+_MIGRATE_TYPES = ("qmigrate", "vzmigrate", "hamigrate")
 _TARGET_IN_LOG = re.compile(r"to node '([^']+)'")
 
 
@@ -120,7 +136,9 @@ class Limits(object):
 
 
 def stale_reason(move, guest):
-    """('already_done'|'skipped'|None, reason) for a planned move given the guest's live record."""
+    """('already_done'|'skipped'|'busy'|None, reason) for a planned move given the guest's live record.
+
+    ``busy``: someone else migrates the guest now; the move waits for that migration to end."""
     if guest is None:
         return "skipped", "guest %d no longer exists" % move["vmid"]
     lock = guest.get("lock") or ""
@@ -130,7 +148,7 @@ def stale_reason(move, guest):
     if guest.get("node") != move["source"]:
         return "skipped", "stale plan: guest is on %s, the plan expected %s" % (guest.get("node"), move["source"])
     if lock == "migrate":
-        return "skipped", "guest is being migrated by someone else (lock: migrate)"
+        return "busy", "guest is being migrated by someone else (lock: migrate)"
     if lock:
         return "skipped", "guest is locked (%s)" % lock
     return None, None
@@ -148,6 +166,9 @@ class Live(object):
         self.nodes = {}
         self.guests = {}
         self.base = None
+        self.moved = {}         # vmid -> target of our moves whose task ended OK, until a read shows them there
+        self.marker = []        # nodes the maintenance marker in the datacenter notes names
+        self.ha = {}            # ha_resources, ha_rules (PVE 9) or ha_groups (PVE 8), as PVE returns them
 
     def load(self, resources):
         self.nodes = dict((e["node"], e) for e in resources if e.get("type") == "node")
@@ -163,12 +184,16 @@ class Live(object):
             return 0
         return int(guest.get("maxmem") or 0) if self.assigned else int(guest.get("mem") or 0)
 
+    def node_of(self, vmid):
+        """Where the guest is: our finished moves count at their target before a read confirms them."""
+        return self.moved.get(vmid) or (self.guests.get(vmid) or {}).get("node")
+
     def usage(self, node, arriving):
         """Memory on ``node``: its base, its guests, and the guests ``arriving`` [vmid] on their way."""
         used = (self.base or {}).get(node, 0)
-        used += sum(self.need(g) for g in self.guests.values() if g.get("node") == node)
-        used += sum(self.need(self.guests[v]) for v in arriving if v in self.guests
-                    and self.guests[v].get("node") != node)
+        used += sum(self.need(g) for v, g in self.guests.items() if self.node_of(v) == node)
+        used += sum(self.need(self.guests[v]) for v in set(arriving) if v in self.guests
+                    and self.node_of(v) != node)
         return used
 
     def fits(self, guest, node, arriving):
@@ -190,16 +215,31 @@ class Live(object):
             return None  # draining a node in maintenance is exactly what must happen
         if node.get("hastate") == "maintenance":
             return "node %s is in HA maintenance mode" % name
+        if name in self.marker:
+            return "node %s is under maintenance (marker in the datacenter notes)" % name
         if name in maintenance_nodes:
             return "node %s is listed in proxmox_cluster.maintenance_nodes" % name
         return None
+
+
+def _transient(exc):
+    return getattr(exc, "status_code", None) in _TRANSIENT
+
+
+def parent_watch(getppid=os.getppid):
+    """A callable that is False once the process that started us (the controller) is gone.
+
+    Ansible's workers leave the controller's session, so a killed ``ansible-playbook`` does not take them
+    along: the worker sees its parent process id change (re-parented to init or a subreaper)."""
+    first = getppid()
+    return lambda: getppid() == first
 
 
 class Executor(object):
     """One run over one plan. ``prepare()`` reads the cluster and reports stale moves; ``run()`` executes."""
 
     def __init__(self, client, plan, behaviour, settings=None, journal=None, check_mode=False, progress=None,
-                 sleep=time.sleep, clock=time.monotonic):
+                 sleep=time.sleep, clock=time.monotonic, alive=None, lease=None):
         self.client = client
         self.plan = plan
         self.moves = load_plan(plan)
@@ -213,6 +253,8 @@ class Executor(object):
         self.say = progress or (lambda message: None)
         self.sleep = sleep
         self.clock = clock
+        self.alive = alive or parent_watch()
+        self.lease = lease
         jobs = self.balancing.get("parallel_jobs", 5) if self.balancing.get("parallel") else 1
         self.limits = Limits(jobs, self.balancing.get("per_node_jobs", 2))
         self.timeout = float(self.balancing.get("max_job_validation") or 1800)
@@ -222,40 +264,83 @@ class Executor(object):
                            attempts=0, polls_failed=0, verify=0, t0=None, failure=False) for m in self.moves]
         self.pending = []
         self.inflight = []
-        self.foreign = []
+        self.verifying = []
+        self.foreign = []            # [(source, target)] of migrations we did not start
+        self.foreign_moves = {}      # vmid -> (source, target, upid)
+        self._foreign_targets = {}   # upid -> target read from the task log (it never changes)
+        self.answers = {}            # vmid -> the migrate precondition's answer (asked once per move)
         self.versions = {}
         self.stop_reason = None
         self.fatal = None
+        self.orphaned = False
         self.warnings = []
         self.retry = False
         self.refresh_failures = 0
+        self.refreshed_at = None
+        self.round = 0
+        self.refreshed_round = None
+        self.started_steps = set()
+        self._tasks_round = None
+        self._tasks = None
+        self.measured = {}
+        self.placement = None        # the placement core's view of the live cluster (migrate/live_check.py)
 
     # ------------------------------------------------------------------ reading the cluster
     def refresh(self):
         self.live.load(self.client.get("/cluster/resources") or [])
+        self.refreshed_at = self.clock()
+        self.refreshed_round = self.round
+        for vmid, target in list(self.live.moved.items()):
+            if (self.live.guests.get(vmid) or {}).get("node") == target:
+                del self.live.moved[vmid]
         self.foreign = self._foreign_flows()
+
+    def cluster_tasks(self):
+        """``/cluster/tasks`` (every node's running and recent tasks), read at most once per round."""
+        if self._tasks_round != self.round:
+            self._tasks = None
+            self._tasks_round = self.round
+            try:
+                self._tasks = self.client.get("/cluster/tasks") or []
+            except ApiError as exc:
+                self._tasks_error = exc
+        return self._tasks
 
     def _foreign_flows(self):
         """(source, target) of migrations we did not start; target None when PVE does not tell it."""
-        ours = set(m["vmid"] for m in self.inflight)
+        ours = set(m["vmid"] for m in self.inflight + self.verifying)
         locked = dict((v, g) for v, g in self.live.guests.items() if g.get("lock") == "migrate" and v not in ours)
+        known = dict((v, f) for v, f in self.foreign_moves.items() if v in locked)
+        self.foreign_moves = known
         if not locked:
             return []
-        targets = {}
-        try:
-            for task in self.client.get("/cluster/tasks") or []:
+        if set(locked) - set(known):
+            for task in self.cluster_tasks() or []:
                 vmid = str(task.get("id") or "")
-                if task.get("type") in TASK_TYPES.values() and not task.get("endtime") and vmid.isdigit() \
-                        and int(vmid) in locked:
-                    log = self.client.get("/nodes/%s/tasks/%s/log" % (task["node"], task["upid"]), limit=5) or []
-                    for line in log:
-                        found = _TARGET_IN_LOG.search(str(line.get("t", "")))
-                        if found:
-                            targets[int(vmid)] = found.group(1)
-                            break
+                if task.get("type") not in TASK_TYPES.values() or task.get("endtime") or not vmid.isdigit() \
+                        or int(vmid) not in locked or int(vmid) in known:
+                    continue
+                upid = task.get("upid")
+                if upid not in self._foreign_targets:
+                    self._foreign_targets[upid] = self._task_target(task)
+                known[int(vmid)] = (locked[int(vmid)].get("node"), self._foreign_targets[upid], upid)
+        for vmid, guest in locked.items():
+            if vmid not in known:
+                # without its task (not visible, or not started yet) it still counts at its source
+                known[vmid] = (guest.get("node"), None, None)
+        self.foreign_moves = known
+        return [(known[v][0], known[v][1]) for v in sorted(locked)]
+
+    def _task_target(self, task):
+        try:
+            log = self.client.get("/nodes/%s/tasks/%s/log" % (task["node"], task["upid"]), limit=5) or []
         except ApiError:
-            pass  # without the task list they still count at their source
-        return [(g.get("node"), targets.get(v)) for v, g in sorted(locked.items())]
+            return None
+        for line in log:
+            found = _TARGET_IN_LOG.search(str(line.get("t", "")))
+            if found:
+                return found.group(1)
+        return None
 
     def _refresh_or_retry(self):
         """Refresh; a failed read (a 5xx burst) is retried on the next round, a lasting one stops the run."""
@@ -269,7 +354,48 @@ class Executor(object):
                 self.retry = True
             return False
         self.refresh_failures = 0
+        self._verify()
         return True
+
+    def view_is_old(self):
+        """True when the last full read is more than REFRESH_ROUNDS rounds old."""
+        return self.refreshed_round is None or self.round - self.refreshed_round >= REFRESH_ROUNDS
+
+    def _read_required(self, path, what, **params):
+        """Read what a hard rule depends on: transient errors are retried a few times, then the run stops
+        before any move (fail closed)."""
+        for attempt in range(_READ_ATTEMPTS):
+            try:
+                return self.client.get(path, **params)
+            except PermissionDenied as exc:
+                raise PermissionDenied("stopped before any move: %s cannot be read (%s); rules depend on it"
+                                       % (what, exc), status_code=403)
+            except ApiError as exc:
+                if _transient(exc) and attempt + 1 < _READ_ATTEMPTS:
+                    self.sleep(min(float(self.settings["poll_interval"]), 1.0) * (attempt + 1))
+                    continue
+                raise ApiError("stopped before any move: %s cannot be read (%s); rules depend on it, so "
+                               "nothing was migrated" % (what, exc), status_code=getattr(exc, "status_code", None))
+
+    def read_rule_inputs(self):
+        """The maintenance marker (datacenter notes) and the HA configuration, or the run stops."""
+        options = self._read_required("/cluster/options", "the maintenance marker (GET /cluster/options)") or {}
+        self.live.marker = maintenance_marker.parse(options.get("description", "") if isinstance(options, dict)
+                                                    else "")
+        self.live.ha = {"ha_resources": self._read_required("/cluster/ha/resources",
+                                                            "the HA resources (GET /cluster/ha/resources)") or []}
+        try:
+            self.live.ha["ha_rules"] = self.client.get("/cluster/ha/rules") or []
+        except PermissionDenied:
+            self._read_required("/cluster/ha/rules", "the HA rules (GET /cluster/ha/rules)")
+        except ApiError as exc:
+            if getattr(exc, "status_code", None) in (400, 404, 501):
+                # PVE 8 has no HA rules: its HA groups say where HA guests may run
+                self.live.ha["ha_groups"] = self._read_required("/cluster/ha/groups",
+                                                                "the HA groups (GET /cluster/ha/groups)") or []
+            else:
+                self.live.ha["ha_rules"] = self._read_required("/cluster/ha/rules",
+                                                               "the HA rules (GET /cluster/ha/rules)") or []
 
     def node_version(self, node):
         if node not in self.versions:
@@ -277,16 +403,19 @@ class Executor(object):
         return self.versions[node]
 
     # ------------------------------------------------------------------ bookkeeping
-    def finish(self, move, status, error=None):
+    def finish(self, move, status, error=None, record=True):
         move["status"] = status
         move["error"] = error
         if move["started"]:
             move["finished"] = _stamp()
-        if move in self.inflight:
-            self.inflight.remove(move)
-        if move in self.pending:
-            self.pending.remove(move)
-        if status != "already_done" and (move["upid"] or move["started"] or status in ("failed", "timed_out")):
+        for queue in (self.inflight, self.pending, self.verifying):
+            if move in queue:
+                queue.remove(move)
+        self.live.moved.pop(move["vmid"], None)
+        if status == "done" and move["vmid"] in self.live.guests:
+            self.live.guests[move["vmid"]]["node"] = move["target"]
+        if record and status != "already_done" and (move["upid"] or move["started"]
+                                                    or status in ("failed", "timed_out")):
             self.journal.ended(move, status, move["upid"], error)
         if status in ("failed", "timed_out") and self.settings["on_failure"] == "stop":
             self.stop("guest %d did not migrate (on_failure: stop)" % move["vmid"])
@@ -303,17 +432,21 @@ class Executor(object):
 
     # ------------------------------------------------------------------ phases
     def prepare(self):
-        """Read the cluster, adopt migrations a previous run left running, sort out moves already done.
+        """Read the cluster and what its rules depend on, adopt migrations a previous run left running, sort
+        out moves already done.
 
         Returns [(vmid, reason)] of stale moves (not on their source any more, or locked by someone)."""
         for attempt in range(_READ_ATTEMPTS):
             try:
                 self.refresh()
                 break
-            except ApiError:
-                if attempt + 1 == _READ_ATTEMPTS:
+            except ApiError as exc:
+                if attempt + 1 == _READ_ATTEMPTS or not _transient(exc):
                     raise
                 self.sleep(float(self.settings["poll_interval"]))
+        self.read_rule_inputs()
+        if self.moves:
+            self.started_steps.add(self.moves[0]["step"])   # this read is the first step's
         unfinished = self.journal.unfinished() if not self.check_mode else {}
         stale = []
         for move in self.state:
@@ -324,7 +457,7 @@ class Executor(object):
             status, reason = stale_reason(move, self.live.guests.get(move["vmid"]))
             if status == "already_done":
                 self.finish(move, status)
-            elif status:
+            elif status and status != "busy":
                 stale.append((move["vmid"], reason))
                 move["stale"] = reason
                 self.pending.append(move)
@@ -339,6 +472,8 @@ class Executor(object):
             return False
         move.update(upid=upid, started=record.get("at") or _stamp(), t0=self.clock(), phase=self._phase(upid))
         self.inflight.append(move)
+        self.foreign_moves.pop(move["vmid"], None)
+        self.foreign = [(f[0], f[1]) for v, f in sorted(self.foreign_moves.items())]
         self.say("%d %s -> %s: following task %s from the journal" % (move["vmid"], move["source"],
                                                                       move["target"], upid))
         return True
@@ -364,34 +499,97 @@ class Executor(object):
             return task.get("upid")
         return None
 
+    def _waiting_on_others(self):
+        """Moves that wait for migrations someone else runs (within max_job_validation)."""
+        return [m for m in self.pending if m.get("foreign_since") is not None]
+
     def run(self):
         """Execute the prepared plan; returns the results document."""
         begun = self.clock()
-        while self.pending or self.inflight:
+        while self.pending or self.inflight or self.verifying:
+            self.round += 1
+            if not self.alive():
+                self._orphaned()
+                break
+            self._renew_lease()
             if self.inflight:
                 self.poll()
             self.retry = False
             self.start_eligible()
-            if not self.inflight and not self.retry:
+            if not self.inflight and not self.retry and not self._waiting_on_others():
+                if self.verifying:
+                    self._settle()
                 for move in list(self.pending):
                     self.finish(move, "skipped", move.get("waiting") or self.stop_reason or "could not start")
                 break
+            if (self.verifying or self._waiting_on_others()) and self.view_is_old():
+                self._refresh_or_retry()
             self.sleep(float(self.settings["poll_interval"]))
+        if not self.orphaned and not self.check_mode:
+            self._measure()
         return self.results(self.clock() - begun)
+
+    def _orphaned(self):
+        """The controller is gone: start nothing more and leave the journal as it is, so the next run follows
+        the tasks in flight (their ``posted`` lines have no end) instead of posting them again."""
+        self.orphaned = True
+        self.stop("the controller process ended; nothing more is started")
+        self.warnings.append("the controller process ended: %d migration(s) in flight are left to PVE and "
+                             "followed by the next run" % len(self.inflight))
+        for move in list(self.inflight) + list(self.verifying):
+            self.finish(move, "skipped", "controller ended while this migration ran (task %s); the next run "
+                        "follows it" % move["upid"], record=False)
+        for move in list(self.pending):
+            self.finish(move, "skipped", "not started: %s" % self.stop_reason, record=False)
+
+    def _renew_lease(self):
+        if self.lease is None:
+            return
+        try:
+            kept = self.lease.renew()
+        except ApiError as exc:
+            self.warnings.append("cluster lease not renewed: %s" % exc)
+            return
+        if not kept:
+            self.stop("the cluster lease was taken over by another run")
+
+    def _settle(self):
+        """Nothing runs any more: read the cluster until every finished task's guest is seen on its target."""
+        for _ in range(_VERIFY_POLLS + 1):
+            if not self.verifying:
+                return
+            if self.refreshed_round != self.round:
+                self._refresh_or_retry()
+            if self.verifying:
+                self.round += 1
+                self.sleep(float(self.settings["poll_interval"]))
+
+    def _verify(self):
+        """Moves whose task ended OK are done once a read shows the guest on its target."""
+        if self.refreshed_round != self.round:
+            return
+        for move in list(self.verifying):
+            guest = self.live.guests.get(move["vmid"]) or {}
+            if guest.get("node") == move["target"]:
+                self.finish(move, "done")
+                continue
+            move["verify"] += 1
+            if move["verify"] >= _VERIFY_POLLS:
+                self.finish(move, "failed", "task ended OK but the guest is on %s, not %s"
+                            % (guest.get("node"), move["target"]))
 
     # ------------------------------------------------------------------ starting
     def _dependency_state(self, index):
         """('wait'|'failed'|None, vmid of the dependency)."""
         for j in sorted(self.deps[index]):
             dep = self.state[j]
-            if dep["status"] is None:
+            if dep["status"] is None and dep["phase"] != "verify":
                 return "wait", dep["vmid"]
             if dep["status"] in ("failed", "timed_out") or dep["failure"]:
                 return "failed", dep["vmid"]
         return None, None
 
     def start_eligible(self):
-        refreshed = False
         for move in list(self.pending):
             if self.stop_reason:
                 self.finish(move, "skipped", "not started: %s" % self.stop_reason)
@@ -412,38 +610,72 @@ class Executor(object):
                 move["waiting"] = blocked
                 if self.limits.full(ours):
                     return
+                if self.limits.blocked(move, ours, ()) is None:
+                    self._wait_for_others(move, blocked)   # only others' migrations hold it back
                 continue
-            if not refreshed:
+            if move["step"] not in self.started_steps and self.refreshed_round != self.round:
+                # a new step: read the cluster once before its first move (between steps, others act)
                 if not self._refresh_or_retry():
                     return
-                refreshed = True
+            if self.view_is_old() and self.refreshed_round != self.round:
+                if not self._refresh_or_retry():
+                    return
+            self.started_steps.add(move["step"])
             self._try_start(move)
             if self.fatal:
                 self.stop(self.fatal)
 
+    def _wait_for_others(self, move, why):
+        """Wait for migrations started by others, at most max_job_validation seconds, then skip."""
+        if move.get("foreign_since") is None:
+            move["foreign_since"] = self.clock()
+            self.say("%d %s -> %s: waiting: %s" % (move["vmid"], move["source"], move["target"], why))
+        waited = self.clock() - move["foreign_since"]
+        if waited > self.timeout:
+            self.finish(move, "skipped", "waited %ds for migrations started by others (balancing."
+                        "max_job_validation): %s" % (waited, why))
+            return False
+        move["waiting"] = "waited for migrations started by others: %s" % why
+        return True
+
     def preflight(self, move):
-        """('go', params) | ('skip', reason) | ('wait', reason) for one move, against the live cluster."""
+        """('go', params) | ('skip', reason) | ('wait', reason) for one move, against the live cluster.
+
+        The one place a move is checked before its POST."""
         guest = self.live.guests.get(move["vmid"])
-        status, reason = stale_reason(move, guest)
+        status, reason = stale_reason(move, dict(guest, node=self.live.node_of(move["vmid"])) if guest else None)
         if status == "already_done":
             return "already_done", None
+        if status == "busy":
+            return "wait_others", reason
         if status:
             return "skip", reason
-        for name, as_target in ((move["target"], True), (move["source"], False)):
-            problem = self.live.node_problem(name, self.maintenance_nodes, as_target)
-            if problem:
-                return "skip", problem
+        problem = self.live.node_problem(move["source"], self.maintenance_nodes, as_target=False)
+        if problem:
+            return "skip", problem
         kind = guest.get("type")
         try:
+            name, refused = self.placement_refusal(move)
+        except PermissionDenied as exc:
+            self.fatal = str(exc)
+            return "skip", "permission denied: %s" % exc
+        except ApiError as exc:
+            return "skip", "preflight failed: %s" % exc
+        if refused and name in CAPACITY_FILTERS:
+            if [m for m in self.inflight if m["source"] == move["target"]]:
+                return "wait", "waited for room: %s" % refused
+            if [f for f in self.foreign if f[0] == move["target"]]:
+                return "wait_others", "room on %s: %s" % (move["target"], refused)
+            return "skip", "not enough room now: %s" % refused
+        if refused:
+            return "skip", refused
+        try:
             source_version = self.node_version(move["source"])
-            older = migration_params.older_major_reason(source_version, self.node_version(move["target"]),
-                                                        move["target"])
-            if older:
-                return "skip", older
-            answer = None
-            if kind == "qemu" or version_tuple(source_version) >= (9, 0):
+            answer = self.answers.get(move["vmid"])
+            if answer is None and (kind == "qemu" or version_tuple(source_version) >= (9, 0)):
                 answer = self.client.get("/nodes/%s/%s/%d/migrate" % (move["source"], kind, move["vmid"]),
                                          target=move["target"]) or {}
+                self.answers[move["vmid"]] = answer
         except PermissionDenied as exc:
             self.fatal = str(exc)
             return "skip", "permission denied: %s" % exc
@@ -457,15 +689,26 @@ class Executor(object):
                                                  self.settings["targetstorage"], self.settings["restart_timeout"])
         if refusal:
             return "skip", refusal
-        arriving = [m["vmid"] for m in self.inflight if m["target"] == move["target"]]
-        full = self.live.fits(guest, move["target"], arriving)
-        if full:
-            leaving = [m for m in self.inflight if m["source"] == move["target"]]
-            leaving += [f for f in self.foreign if f[0] == move["target"]]
-            if leaving:
-                return "wait", "waited for room: %s" % full
-            return "skip", "not enough room now: %s" % full
         return "go", params
+
+    def placement_refusal(self, move):
+        """(filter, reason) from the placement core against the cluster now, or (None, None)."""
+        if self.placement is None:
+            self.placement = LivePlacement(self.behaviour, self.plan.get("options"))
+        for name in (move["source"], move["target"]):
+            if (self.live.nodes.get(name) or {}).get("status") == "online":
+                self.node_version(name)
+        entries = list(self.live.nodes.values())
+        entries += [dict(g, node=self.live.node_of(v)) for v, g in sorted(self.live.guests.items())]
+        key = (self.refreshed_round, self.round if self.check_mode else None, tuple(self.live.marker),
+               tuple(sorted(self.live.moved.items())))
+        if key != self.placement.key:
+            self.placement.update(key, live_snapshot(entries, self.live.base, self.live.marker, self.live.ha,
+                                                     self.versions))
+        in_flight = [(m["vmid"], m["target"]) for m in self.inflight + self.verifying]
+        in_flight += [(v, f[1]) for v, f in sorted(self.foreign_moves.items()) if f[1]]
+        planned = dict((m["vmid"], m["target"]) for m in self.pending)
+        return self.placement.refusal(move, in_flight, planned)
 
     def _try_start(self, move):
         verdict_, detail = self.preflight(move)
@@ -478,6 +721,10 @@ class Executor(object):
         if verdict_ == "wait":
             move["waiting"] = detail
             return
+        if verdict_ == "wait_others":
+            self._wait_for_others(move, detail)
+            return
+        move["foreign_since"] = None
         if self.check_mode:
             # nothing is posted: the guest counts as moved for the capacity of the moves after it
             self.live.guests[move["vmid"]]["node"] = move["target"]
@@ -485,97 +732,191 @@ class Executor(object):
             return
         self._post(move, detail)
 
+    def our_user(self):
+        """The user a UPID of ours names: 'user@realm!token' for a token, else 'user@realm'."""
+        user, token = getattr(self.client, "user", None), getattr(self.client, "token_id", None)
+        if not user:
+            return None
+        return "%s!%s" % (user, token) if token else user
+
     def _post(self, move, params):
         kind = self.live.guests[move["vmid"]]["type"]
         self.journal.intent(move)
         move["attempts"] += 1
+        move["started"] = move["started"] or _stamp()
         try:
             upid = self.client.post("/nodes/%s/%s/%d/migrate" % (move["source"], kind, move["vmid"]), **params)
         except PermissionDenied as exc:
             self.fatal = str(exc)
             self.journal.ended(move, "skipped", None, str(exc))
+            move["started"] = None
             self.finish(move, "skipped", "permission denied: %s" % exc)
             return
         except ApiError as exc:
-            # the request may have reached PVE before the error: never start a second migration
+            if getattr(exc, "status_code", None) is None:
+                # no answer (timeout, connection lost): PVE may have started it; never POST it again
+                move.update(phase="lost", t0=self.clock(), lost_error=str(exc))
+                self.pending.remove(move)
+                self.inflight.append(move)
+                self.say("%d %s -> %s: no answer to the migrate request (%s); looking for its task" % (
+                    move["vmid"], move["source"], move["target"], exc))
+                return
+            # an answer with an error: the request may still have started a task before failing
             upid = self._find_task(move, since=None, running=True)
             if not upid:
-                if getattr(exc, "status_code", None) in _TRANSIENT and move["attempts"] < _POST_ATTEMPTS:
+                if _transient(exc) and move["attempts"] < _POST_ATTEMPTS:
                     self.journal.ended(move, "retry", None, str(exc))
                     move["waiting"] = "migrate request failed %d times: %s" % (move["attempts"], exc)
                     self.retry = True
                     return
-                move["started"] = move["started"] or _stamp()
+                if self._refresh_or_retry():
+                    status, reason = stale_reason(move, self.live.guests.get(move["vmid"]))
+                    if status == "already_done" or status == "busy":
+                        self.journal.ended(move, "retry", None, str(exc))
+                        move["started"] = None
+                        if status == "busy":
+                            self._wait_for_others(move, reason)
+                        else:
+                            self.finish(move, "already_done")
+                        return
                 self.finish(move, "failed", "migrate request refused: %s" % exc)
                 return
-        move.update(upid=upid, started=_stamp(), t0=self.clock(), phase=self._phase(upid))
-        self.journal.posted(move, upid)
-        self.pending.remove(move)
-        self.inflight.append(move)
+        self._following(move, upid)
         shown = " ".join("%s=%s" % kv for kv in sorted(params.items()) if kv[0] != "target")
         self.say("%d (%s) %s -> %s: started %s" % (
             move["vmid"], move["name"] or kind, move["source"], move["target"], shown))
 
+    def _following(self, move, upid):
+        move.update(upid=upid, started=move["started"] or _stamp(), t0=move["t0"] or self.clock(),
+                    phase=self._phase(upid))
+        self.journal.posted(move, upid)
+        if move in self.pending:
+            self.pending.remove(move)
+        if move not in self.inflight:
+            self.inflight.append(move)
+
     # ------------------------------------------------------------------ tracking
     def poll(self):
+        """One look at every move in flight: their tasks from one ``/cluster/tasks`` read (a task not listed
+        there is asked for by its UPID), HA requests followed to their real task, lost POSTs reconciled."""
         need_refresh = False
+        listed = {}
+        if any(m["phase"] in ("task", "ha") for m in self.inflight):
+            listed = dict((t.get("upid"), t) for t in (self.cluster_tasks() or []))
         for move in list(self.inflight):
+            if move["phase"] == "lost":
+                self._reconcile_lost(move)
+                continue
             if move["phase"] == "find":
-                need_refresh = True
+                need_refresh = need_refresh or self.view_is_old()
                 continue
             node = upid_fields(move["upid"])[0]
-            try:
-                task = self.client.get("/nodes/%s/tasks/%s/status" % (node, move["upid"])) or {}
-            except ApiError as exc:
-                move["polls_failed"] += 1
-                move["last_error"] = str(exc)
+            task = listed.get(move["upid"])
+            if task is not None and task.get("endtime") is None and task.get("status") in (None, "RUNNING"):
                 continue
-            if task.get("status") != "stopped":
-                continue
-            exitstatus = task.get("exitstatus")
-            if exitstatus != "OK":
-                what = "HA migration request" if move["phase"] == "ha" else "migration task"
-                self.finish(move, "failed", "%s ended with exit status '%s'%s" % (
-                    what, exitstatus, self._task_error(node, move["upid"])))
-                continue
-            if move["phase"] == "ha":
-                move["phase"] = "find"
-                move["ha_since"] = upid_fields(move["upid"])[1]
+            if task is None:
+                # not in the list (its node's window of finished tasks moved on): ask for it by UPID
+                try:
+                    task = self.client.get("/nodes/%s/tasks/%s/status" % (node, move["upid"])) or {}
+                except ApiError as exc:
+                    move["polls_failed"] += 1
+                    move["last_error"] = str(exc)
+                    need_refresh = need_refresh or self.view_is_old()
+                    continue
+                if task.get("status") != "stopped":
+                    continue
             else:
-                move["phase"] = "verify"
-            need_refresh = True
-        if need_refresh and not self._refresh_or_retry():
+                task = dict(task, exitstatus=task.get("status"), status="stopped")
+            self._task_stopped(move, node, task)
+        if need_refresh and self.refreshed_round != self.round and not self._refresh_or_retry():
             return
         for move in list(self.inflight):
-            guest = self.live.guests.get(move["vmid"]) or {}
-            arrived = guest.get("node") == move["target"]
-            if move["phase"] == "verify":
-                move["verify"] += 1
-                if arrived:
-                    self.finish(move, "done")
-                elif move["verify"] >= _VERIFY_POLLS:
-                    self.finish(move, "failed", "task ended OK but the guest is on %s, not %s"
-                                % (guest.get("node"), move["target"]))
+            if move["phase"] == "lost":
                 continue
             if move["phase"] == "find":
+                guest = self.live.guests.get(move["vmid"]) or {}
                 real = self._find_task(move, move["ha_since"], running=False)
                 if real and real != move["upid"]:
                     move["upid"], move["phase"] = real, "task"
                     self.journal.posted(move, real)
                     continue
-                if arrived and not guest.get("lock"):
+                if guest.get("node") == move["target"] and not guest.get("lock"):
                     self.finish(move, "done")
                     continue
             self._check_overdue(move)
 
-    def _task_error(self, node, upid):
-        """The task log's error line, which says why (PVE's exit status alone often does not)."""
+    def _task_stopped(self, move, node, task):
+        """A task of ours ended: failed, or (HA request) look for the real task, or verify the guest."""
+        exitstatus = task.get("exitstatus")
+        ok, warning_count = tasks.task_outcome(task)
+        if not ok:
+            what = "HA migration request" if move["phase"] == "ha" else "migration task"
+            self.finish(move, "failed", "%s ended with exit status '%s'%s" % (
+                what, exitstatus, self._task_error(node, move["upid"])))
+            return
+        if warning_count:
+            # 'WARNINGS: n' is a success in PVE; the warnings themselves are only in the task log
+            found = tasks.task_warnings(self._task_log(node, move["upid"]))
+            move["warnings"] = (move.get("warnings") or []) + (found or [exitstatus])
+        if move["phase"] == "ha":
+            move["phase"] = "find"
+            move["ha_since"] = upid_fields(move["upid"])[1]
+            return
+        # PVE says OK: the guest counts at its target now; a later read of the cluster confirms it
+        move["phase"] = "verify"
+        self.inflight.remove(move)
+        self.verifying.append(move)
+        self.live.moved[move["vmid"]] = move["target"]
+
+    def _reconcile_lost(self, move):
+        """A POST without answer: find this run's task in the source node's task list before anything else.
+
+        Running, or ended while the guest went to its target: it is ours (the guest was on its source and
+        unlocked when we posted, and the lease keeps other runs away). Nothing after the grace time: failed,
+        never posted again (a rerun with the journal looks once more)."""
+        user = self.our_user()
         try:
-            lines = self.client.get("/nodes/%s/tasks/%s/log" % (node, upid), start=0, limit=500) or []
+            answer = self.client.get("/nodes/%s/tasks" % move["source"], vmid=move["vmid"], source="all",
+                                     limit=10) or []
         except ApiError:
-            return ""
-        errors = [str(l.get("t", "")) for l in lines if str(l.get("t", "")).startswith("ERROR")]
-        return ": %s" % errors[-1] if errors else ""
+            answer = []
+        items = answer.get("data", []) if isinstance(answer, dict) else answer
+        ours = [t for t in items if t.get("type") in _MIGRATE_TYPES and (not user or _task_user(t) == user)]
+        grace = max(_LOST_GRACE, 2.0 * float(getattr(self.client, "timeout", 0) or 0))
+        over = self.clock() - move["t0"] > grace
+        if ours and (ours[0].get("endtime") is None or ours[0].get("status") == "RUNNING"):
+            self._adopt_lost(move, ours[0]["upid"])
+            return
+        if ours or over:
+            if self.refreshed_round != self.round and not self._refresh_or_retry():
+                return
+            guest = self.live.guests.get(move["vmid"]) or {}
+            if ours and guest.get("node") == move["target"] and ours[0].get("status") == "OK":
+                self._adopt_lost(move, ours[0]["upid"])
+                return
+            if guest.get("lock") == "migrate" and not over:
+                return   # started; its task shows up in the list on the next look
+            if over:
+                self.finish(move, "failed", "the migrate request got no answer (%s) and no task of this run "
+                            "appeared on %s within %ds; not sent again" % (move["lost_error"], move["source"],
+                                                                          grace))
+
+    def _adopt_lost(self, move, upid):
+        self.say("%d %s -> %s: the unanswered migrate request started task %s" % (
+            move["vmid"], move["source"], move["target"], upid))
+        move["t0"] = self.clock()
+        self._following(move, upid)
+
+    def _task_log(self, node, upid):
+        try:
+            return self.client.get("/nodes/%s/tasks/%s/log" % (node, upid), start=0, limit=500) or []
+        except ApiError:
+            return []
+
+    def _task_error(self, node, upid):
+        """The cause from the task log (PVE's exit status alone, e.g. 'migration aborted', does not say why)."""
+        cause = tasks.task_error(self._task_log(node, upid))
+        return ": %s" % cause if cause else ""
 
     def _check_overdue(self, move):
         if move not in self.inflight:
@@ -590,17 +931,68 @@ class Executor(object):
                         "with task %s" % (self.timeout, move["upid"]))
 
     # ------------------------------------------------------------------ results
+    def _measure(self):
+        """The cluster read once more after the run: per-node loads and spread, beside the plan's prediction."""
+        try:
+            if self.refreshed_round != self.round:
+                self.refresh()
+        except ApiError as exc:
+            self.warnings.append("cluster not read after the run: %s" % exc)
+            return
+        self.measured = measure(self.live, self.balancing)
+
     def results(self, seconds=0.0):
         results = []
         for move in self.state:
             results.append({"vmid": move["vmid"], "source": move["source"], "target": move["target"],
                             "status": move["status"], "upid": move["upid"], "started": move["started"],
-                            "finished": move["finished"], "error": move["error"]})
+                            "finished": move["finished"], "error": move["error"],
+                            "warnings": move.get("warnings") or []})
         totals = dict((s, sum(1 for r in results if r["status"] == s)) for s in STATUSES)
         totals["moves"] = len(results)
         totals["seconds"] = round(seconds, 1)
         return {"schema": RESULTS_SCHEMA, "fingerprint": self.plan.get("fingerprint"), "results": results,
-                "totals": totals}
+                "totals": totals, "measured": self.measured}
+
+
+def _task_user(task):
+    user = str(task.get("user") or "")
+    if task.get("tokenid"):
+        return "%s!%s" % (user, task["tokenid"])
+    if not user and task.get("upid"):
+        parts = str(task["upid"]).split(":")
+        return parts[7] if len(parts) > 7 else ""
+    return user
+
+
+def measure(live, balancing):
+    """Per-node loads (percent of capacity less reserves, as the plan's ``nodes_after``) and their spread
+    over the online nodes, from a read of ``/cluster/resources``."""
+    from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import LoadModel
+    from ansible_collections.proxlb.balancer.plugins.module_utils.placement.objective import spreads
+    nodes, guests = [], []
+    for name, entry in sorted(live.nodes.items()):
+        node = dict((k, entry.get(k) or 0) for k in ("maxmem", "mem", "maxcpu", "cpu", "maxdisk", "disk"))
+        node.update(node=name, status=entry.get("status"))
+        nodes.append(node)
+    for vmid, entry in sorted(live.guests.items()):
+        guest = dict((k, entry.get(k) or 0) for k in ("maxmem", "mem", "maxcpu", "cpu"))
+        guest.update(vmid=vmid, node=entry.get("node"), status=entry.get("status"), local_disks=[])
+        guests.append(guest)
+    model = LoadModel({"nodes": nodes, "guests": guests, "storages": []}, balancing)
+    counts = {}
+    for guest in guests:
+        counts[guest["node"]] = counts.get(guest["node"], 0) + 1
+    table, percents = {}, {}
+    for node in nodes:
+        name = node["node"]
+        p = percents[name] = model.percents(name)
+        table[name] = {"mem_pct": round(p[0], 2), "cpu_pct": round(p[1], 2), "disk_pct": round(p[2], 2),
+                       "guests": counts.get(name, 0), "status": node["status"]}
+    online = [n["node"] for n in nodes if n["status"] == "online"]
+    spread = spreads(percents, online)
+    return {"at": _stamp(), "nodes": table,
+            "spread": dict((k, round(v, 2)) for k, v in zip(("memory", "cpu", "disk"), spread))}
 
 
 # ---------------------------------------------------------------------- the module's entry point
@@ -621,19 +1013,62 @@ def _plan_from(params, environ):
     return planned["plan"], planned.get("warnings", [])
 
 
-def run_migrate(params, environ=None, check_mode=False, progress=None):
-    """Execute a plan (given, from a file, or made now); returns the module result with the results."""
+def run_migrate(params, environ=None, check_mode=False, progress=None, alive=None):
+    """Execute a plan (given, from a file, or made now); returns the module result with the results.
+
+    Order: connect, lock the journal, take the cluster lease (waiting up to ``lock_timeout``), plan if no
+    plan was given, read the cluster and what its rules depend on, run, read the cluster again, release.
+    Check mode takes neither lock: it writes nothing."""
     from ansible_collections.proxlb.balancer.plugins.module_utils.entry import runner
-    plan, warnings = _plan_from(params, environ)
-    load_plan(plan)
-    client, behaviour, connect_warnings = runner.connect(params, environ, actions=("read", "migrate"))
+    from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.lease import Lease, new_owner
+    alive = alive or parent_watch()   # taken first: the controller may die while we wait for the lease
+    given = params.get("plan") or params.get("plan_file")
+    plan, warnings = _plan_from(params, environ) if given else (None, [])
+    if plan is not None:
+        load_plan(plan)
+    actions = ("read", "migrate") if check_mode else ("read", "migrate", "lease")
+    client, behaviour, connect_warnings = runner.connect(params, environ, actions=actions)
     warnings = list(warnings) + connect_warnings
     settings = dict((k, params.get(k)) for k in SETTINGS)
+    lock_timeout = params.get("lock_timeout")
+    lock_timeout = SETTINGS["lock_timeout"] if lock_timeout is None else lock_timeout
+    if not isinstance(lock_timeout, (int, float)) or isinstance(lock_timeout, bool) or not 0 <= lock_timeout <= 86400:
+        raise ConfigError("lock_timeout: expected seconds between 0 and 86400, got %r" % (lock_timeout,))
     # check mode writes no journal: nothing it records would happen
     journal = Journal(None if check_mode else params.get("journal"))
+    lease = None
+    try:
+        if not check_mode:
+            owner = new_owner()
+            journal.lock(lock_timeout, owner=owner)
+            try:
+                lease = Lease(client, owner=owner).acquire(
+                    lock_timeout, poll=min(max(float(settings.get("poll_interval") or 2), 0.2), 5.0))
+            except ApiError as exc:
+                raise ApiError("stopped before any move: the cluster lease in the datacenter notes cannot be "
+                               "taken (%s)" % exc, status_code=getattr(exc, "status_code", None))
+            warnings.extend(lease.warnings)
+        if plan is None:
+            plan, plan_warnings = _plan_from(params, environ)
+            warnings.extend(plan_warnings)
+            load_plan(plan)
+        result = _execute(client, plan, behaviour, settings, journal, check_mode, progress, params, environ,
+                          warnings, alive, lease)
+    finally:
+        if lease is not None:
+            try:
+                lease.release()
+            except ApiError as exc:
+                warnings.append("cluster lease not released (it expires by itself): %s" % exc)
+        journal.unlock()
+    return result
 
+
+def _execute(client, plan, behaviour, settings, journal, check_mode, progress, params, environ, warnings, alive,
+             lease):
     def executor_for(document):
-        return Executor(client, document, behaviour, settings, journal, check_mode, progress)
+        return Executor(client, document, behaviour, settings, journal, check_mode, progress, alive=alive,
+                        lease=lease)
 
     executor = executor_for(plan)
     stale = executor.prepare()
@@ -659,7 +1094,7 @@ def run_migrate(params, environ=None, check_mode=False, progress=None):
         executor.prepare()
         plan = fresh
     if not check_mode:
-        journal.run_started(plan.get("fingerprint"), len(executor.moves))
+        journal.run_started(plan.get("fingerprint"), len(executor.moves), owner=lease.owner if lease else None)
     results = executor.run()
     if replaced:
         results["results"].extend(replaced)
@@ -671,17 +1106,23 @@ def run_migrate(params, environ=None, check_mode=False, progress=None):
     result = {
         "changed": bool(moved),
         "results": results,
+        "measured": results.get("measured") or {},
         "diff": {"before": dict(("%d" % r["vmid"], r["source"]) for r in moved),
                  "after": dict(("%d" % r["vmid"], r["target"]) for r in moved)},
         "warnings": warnings,
     }
     if check_mode:
         result["check_mode"] = True
+    bad = [r for r in results["results"] if r["status"] in ("failed", "timed_out")]
     if executor.fatal:
         result.update(failed=True, msg="stopped before migrating: %s" % executor.fatal if not moved
                       else "stopped: %s" % executor.fatal)
-    elif any(r["status"] in ("failed", "timed_out") for r in results["results"]):
-        bad = [r for r in results["results"] if r["status"] in ("failed", "timed_out")]
+    elif executor.orphaned:
+        result.update(failed=True, msg="stopped: the controller process ended; the tasks in flight are followed "
+                      "by the next run with the same journal")
+    elif bad:
         result["msg"] = "%d of %d move(s) did not succeed; first: guest %d: %s" % (
             len(bad), len(results["results"]), bad[0]["vmid"], bad[0]["error"])
+        if settings.get("fail_task") is not False:
+            result["failed"] = True
     return result

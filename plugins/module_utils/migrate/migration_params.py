@@ -20,18 +20,6 @@ DEFAULT_RESTART_TIMEOUT = 180
 CONNTRACK_SINCE = (9, 0)
 
 
-def older_major_reason(source_version, target_version, target):
-    """Why a migration to ``target`` is refused for version reasons (None when fine).
-
-    PVE does not support migrating to an older major version (the guest's machine and config may use
-    features the target does not know)."""
-    source, dest = version_tuple(source_version), version_tuple(target_version)
-    if source and dest and dest[0] < source[0]:
-        return "target %s runs PVE %s, older than the source's %s: migration to an older major version" % (
-            target, target_version, source_version)
-    return None
-
-
 def storage_pairs(mapping):
     """The ``targetstorage`` option as PVE's storage-pair-list: a dict {source: target} or a string
     ('local-lvm:fast,local:local' or one storage for all disks). None when not given."""

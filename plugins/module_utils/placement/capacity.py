@@ -99,6 +99,19 @@ class Capacity(object):
         return (self.memory_refusal(node, vmids) or self.cpu_refusal(node, vmids)
                 or self.storage_refusal(node, vmids))
 
+    def overrun(self, node):
+        """The first hard limit ``node`` is above now (memory, cores, a local storage), or None."""
+        mem_limit, cpu_limit = self.limit[node]
+        used = self.used[node]
+        if used[0] > mem_limit:
+            return "%s: memory %.1f GiB used, %.1f GiB allowed after reserve" % (node, used[0] / GIB, mem_limit / GIB)
+        if cpu_limit is not None and used[1] > cpu_limit + 1e-9:
+            return "%s: %g cores assigned, %.1f allowed (cpu_overcommit %.2f)" % (node, used[1], cpu_limit, self.cpu_ratio)
+        for key in sorted(k for k in self.storage_free if k[0] == node):
+            if self.storage_free[key] < 0:
+                return "%s: storage %s %.1f GiB over its size" % (node, key[1], -self.storage_free[key] / GIB)
+        return None
+
     def overruns(self):
         """[(node, reason)] for every node already above a hard limit (before anything moves)."""
         out = []

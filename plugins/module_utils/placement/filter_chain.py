@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, proxlb.balancer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The named filters in the order they are asked: cheap node and guest facts first, PVE's precondition
-(an API call) last. refusal is the one answer to "may these guests go to that node, and if not,
+(an API call) last. ``refusal`` is the one answer to "may these guests go to that node, and if not,
 why?" for the planner, best node, the maintenance return and the executor's live check."""
 
 from __future__ import absolute_import, division, print_function
@@ -18,18 +18,23 @@ FILTERS = (node_usable, guest_movable, strict_pin, pve_version, anti_affinity, a
 NAMES = tuple(f.NAME for f in FILTERS)
 
 
-def refusal(state, vmids, node, skip=()):
-    """The first filter's reason why node cannot take vmids now, or None when every filter passes.
+def first_refusal(state, vmids, node, skip=()):
+    """(filter name, reason) of the first filter that refuses ``node`` for ``vmids``, or (None, None).
 
-    skip: filter names a caller may leave out because a rule of higher precedence is being enforced
+    ``skip``: filter names a caller may leave out because a rule of higher precedence is being enforced
     (e.g. a drain moves a guest away from its affinity partners)."""
     for check in FILTERS:
         if check.NAME in skip:
             continue
         reason = check.check(state, vmids, node)
         if reason:
-            return reason
-    return None
+            return check.NAME, reason
+    return None, None
+
+
+def refusal(state, vmids, node, skip=()):
+    """The first filter's reason why ``node`` cannot take ``vmids`` now, or None when every filter passes."""
+    return first_refusal(state, vmids, node, skip)[1]
 
 
 def all_refusals(state, vmids, node, skip=("precondition",)):
@@ -44,7 +49,7 @@ def all_refusals(state, vmids, node, skip=("precondition",)):
 
 
 def causes(state, vmids, nodes, skip=()):
-    """{node: reason} for each of nodes that cannot take vmids."""
+    """{node: reason} for each of ``nodes`` that cannot take ``vmids``."""
     out = {}
     for node in nodes:
         reason = refusal(state, vmids, node, skip)

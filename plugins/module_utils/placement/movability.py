@@ -18,12 +18,15 @@ TYPE_NAMES = {"qemu": "vm", "lxc": "ct"}
 
 
 def ignored_guests(rules):
-    """{vmid: reason} for guests an ``ignore`` rule keeps where they are."""
+    """{vmid: reason} for guests an ``ignore`` or ``manual`` rule keeps where they are."""
     out = {}
     for rule in sorted(rules, key=lambda r: r["id"]):
         if rule["kind"] == "ignore":
             for vmid in rule["guests"]:
                 out.setdefault(vmid, "ignored (%s)" % (rule.get("source") or rule["id"]))
+        elif rule["kind"] == "manual":   # plb_manual: its moves are recommended, never made (docs/rules.md)
+            for vmid in rule["guests"]:
+                out.setdefault(vmid, "manual (%s): moves are recommended, not made" % (rule.get("source") or rule["id"]))
     return out
 
 

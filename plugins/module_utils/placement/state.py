@@ -40,7 +40,8 @@ class PlacementState(object):
             reason = immovable_reason(self.guests[vmid], self.balancing, self.ignored, unusable)
             if reason:
                 self.fixed[vmid] = reason
-        self.heading = {}
+        self.heading = {}      # vmid -> target of migrations in flight
+        self.planned = {}      # vmid -> target of moves still to come (the executor's plan)
         self.precondition = precondition
         self.asked = {}
         self.refused = {}
@@ -91,6 +92,16 @@ class PlacementState(object):
             return
         self.heading[vmid] = target
         self.capacity.arrive(vmid, target)
+
+    def abandon(self, vmid):
+        """A migration ``begin`` announced did not happen: the target's room is free again."""
+        target = self.heading.pop(vmid)
+        memory, cores, disks = self.capacity.need[vmid]
+        self.capacity.used[target][0] -= memory
+        self.capacity.used[target][1] -= cores
+        for storage, size in disks:
+            if (target, storage) in self.capacity.storage_free:
+                self.capacity.storage_free[(target, storage)] += size
 
     def complete(self, vmid):
         """The migration ``begin`` announced has ended with the guest on its target."""

@@ -31,7 +31,7 @@ def check(state, vmids, node):
         if here == node or not state.may_stay(vmid, here):
             continue
         left = sorted(p for p in partners if p not in moving and state.node_of(p) == here
-                      and state.heading.get(p) != node)
+                      and state.heading.get(p) != node and state.planned.get(p) != node)
         if left:
             return "%s: affinity %s keeps guest %d with %s on %s" % (
                 node, state.affinity_rule_of(vmid), vmid, ", ".join(str(p) for p in left), here)

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, proxlb.balancer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filter: with cpu_overcommit set, assigned cores stay within ratio x (cores - reserved cores)."""
+"""Filter: with ``cpu_overcommit`` set, assigned cores stay within ratio x (cores - reserved cores)."""
 
 from __future__ import absolute_import, division, print_function
 
