@@ -203,7 +203,11 @@ def test_webhook_receives_the_summary(simulator, tmp_path):
 
 def units(tmp_path, **role_vars):
     role_vars.update(rebalance_schedule=True, rebalance_systemd_dir=str(tmp_path / "units"),
-                     rebalance_schedule_vars_file=str(tmp_path / "etc" / "rebalance-vars.yml"))
+                     rebalance_schedule_vars_file=str(tmp_path / "etc" / "rebalance-vars.yml"),
+                     # an existing system user, nothing created outside tmp_path (test_hardening_role.py)
+                     rebalance_schedule_user="daemon", rebalance_schedule_group="daemon",
+                     rebalance_schedule_create_user=False, rebalance_schedule_working_dir=str(tmp_path / "work"),
+                     rebalance_schedule_environment_file=str(tmp_path / "etc" / "rebalance.env"))
     proc = run_rebalance(None, tmp_path, **role_vars)
     counts = ok(proc)
     service = (tmp_path / "units" / "proxlb-rebalance.service").read_text()
@@ -229,7 +233,7 @@ def test_schedule_renders_timer_and_service_from_proxlb_semantics(tmp_path):
     assert s["Type"] == "oneshot"
     assert s["ExecStart"] == "/usr/bin/ansible-playbook proxlb.balancer.rebalance -e @%s" % (
         tmp_path / "etc" / "rebalance-vars.yml")
-    assert s["EnvironmentFile"] == "-/etc/proxlb/rebalance.env"
+    assert s["EnvironmentFile"] == "-%s" % (tmp_path / "etc" / "rebalance.env")
     scheduled = yaml.safe_load((tmp_path / "etc" / "rebalance-vars.yml").read_text())
     assert scheduled["rebalance_schedule"] is False, "the scheduled run rebalances, it does not reinstall"
     assert scheduled["rebalance_approve"] == "manual"
