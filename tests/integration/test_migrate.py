@@ -9,48 +9,7 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors impo
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
 
 from ansible_run import run_playbook, save_task, saved, sim_env
-
-GIB = 1024 ** 3
-
-
-def scenario(nodes, guests, storages=(), ha_resources=(), **sim):
-    """A cluster: nodes [(name, pve_version, maxmem GiB)], guests [(vmid, type, node, status, mem GiB)]."""
-    node_docs = [{"node": n, "pve_version": v, "status": "online", "maxcpu": 32, "cpu": 0.1, "maxmem": m * GIB,
-                  "mem": GIB + sum(g[4] for g in guests if g[2] == n and g[3] == "running") * GIB,
-                  "maxdisk": 100 * GIB, "disk": 10 * GIB} for n, v, m in nodes]
-    guest_docs = [{"vmid": vmid, "type": kind, "name": "g%d" % vmid, "node": node, "status": status,
-                   "maxcpu": 2, "cpu": 0.2, "maxmem": mem * GIB, "mem": mem * GIB, "maxdisk": 10 * GIB}
-                  for vmid, kind, node, status, mem in guests]
-    doc = {"schema": "proxlb.balancer/snapshot/1", "cluster": {"name": "t"}, "nodes": node_docs,
-           "guests": guest_docs, "storages": list(storages), "ha_resources": list(ha_resources),
-           "simulator": dict({"migration_overhead": 2}, **sim)}
-    return doc
-
-
-def make_plan(*moves, fingerprint="sha256:test"):
-    return {"schema": "proxlb.balancer/plan/1", "fingerprint": fingerprint,
-            "moves": [{"step": step, "vmid": vmid, "name": "g%d" % vmid, "source": s, "target": t,
-                       "reason": "test", "gain": 1.0, "cost": 1.0} for step, vmid, s, t in moves]}
-
-
-def params(sim, **extra):
-    base = dict(api_host=[sim.api_host], api_user=sim.user, api_token_id=sim.token_id.split("!", 1)[1],
-                api_token_secret=sim.token_secret, ca_path=sim.ca_path, poll_interval=0.05)
-    base.update(extra)
-    return base
-
-
-def placements(sim):
-    """vmid -> node, read back over the API."""
-    return dict((g["vmid"], g["node"]) for g in sim.proxmox().cluster.resources.get(type="vm"))
-
-
-def migrations(sim):
-    return [t for t in sim.admin("GET", "/tasks")["tasks"] if t["type"] in ("qmigrate", "vzmigrate")]
-
-
-def statuses(result):
-    return dict((r["vmid"], r["status"]) for r in result["results"]["results"])
+from helpers import GIB, make_plan, migrations, params, placements, scenario, statuses
 
 
 THREE = [("pve1", "9.1.2", 64), ("pve2", "9.1.2", 64), ("pve3", "9.1.2", 64)]
@@ -142,16 +101,26 @@ def test_on_failure_stop_starts_nothing_after_a_failure(simulator):
 
 
 def test_target_going_offline_mid_run_fails_that_move_clearly(simulator):
+    # stopped time: the outage happens 4 simulated seconds after the start, however slow the machine is
     sim = simulator(scenario(THREE, [(101, "qemu", "pve1", "running", 16), (102, "qemu", "pve1", "running", 2)]),
-                    clock=10)
+                    clock=0)
     now = sim.admin("GET", "/clock")["now"]
     sim.admin("POST", "/faults", node_offline="pve2", at=now + 4)
     plan = make_plan((1, 101, "pve1", "pve2"), (2, 102, "pve1", "pve2"))
-    result = run_migrate(params(sim, plan=plan), environ={})
+    lines = []
+
+    def progress(line):
+        lines.append(line)
+        if line.startswith("101 ") and ": started " in line:   # right after the POST, before the first poll
+            sim.admin("POST", "/clock", seconds=10)           # the 16 GiB move (about 21 s) is cut at +4
+
+    result = run_migrate(params(sim, plan=plan), environ={}, progress=progress)
     got = dict((r["vmid"], r) for r in result["results"]["results"])
-    assert got[101]["status"] == "failed" and "offline" in got[101]["error"]
-    assert got[102]["status"] == "skipped" and "pve2" in got[102]["error"]
+    assert got[101]["status"] == "failed" and "offline" in got[101]["error"], (got, lines)
+    assert got[102]["status"] == "skipped" and "pve2" in got[102]["error"], got
     assert placements(sim) == {101: "pve1", 102: "pve1"}
+    [task] = migrations(sim)
+    assert task["vmid"] == 101 and task["started"] == now and task["finished"] == now + 4, task
 
 
 def test_parallel_limits_hold_and_migrations_really_overlap(simulator):
