@@ -4,10 +4,17 @@
         sim = simulator("small.json", clock=0)   # a file under simulator/scenarios/, a path, or a dict
         sim.proxmox().nodes.get()
         sim.admin("POST", "/_sim/clock", seconds=30)
+
+Helpers that are not fixtures live in tests/helpers.py. Tests run in parallel (pytest-xdist, see the
+Makefile): every simulator listens on a port the kernel picks and keeps its files in its own temporary
+directory, and nothing a test writes goes into the checkout or the user's home (Hypothesis keeps no example
+database; Ansible's home is .build/ansible-home unless ANSIBLE_HOME says otherwise).
+Where timing matters, use ``clock=0`` and advance simulated time with ``admin("POST", "clock", ...)``.
 """
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,10 +22,17 @@ import threading
 import uuid
 
 import pytest
+from hypothesis import settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCENARIOS = os.path.join(ROOT, "simulator", "scenarios")
 DEFAULT_CLOCK = 30  # fast enough that migrations finish in a fraction of a second of real time
+
+# no .hypothesis/ example database in the checkout, shared by parallel workers
+settings.register_profile("proxlb", database=None)
+settings.load_profile("proxlb")
+# ansible-playbook runs by the tests keep their temporary files and caches inside the project
+os.environ.setdefault("ANSIBLE_HOME", os.path.join(ROOT, ".build", "ansible-home"))
 
 
 class SimulatorProcess(object):
@@ -106,6 +120,7 @@ class SimulatorProcess(object):
         for stream in (self.process.stdout, self.process.stderr):
             if stream:
                 stream.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def _factory():

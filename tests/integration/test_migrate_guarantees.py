@@ -18,10 +18,10 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors impo
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
 
 from ansible_run import save_task, saved, sim_env
-from test_migrate import make_plan, migrations, params, placements, scenario, statuses
+from helpers import make_plan, migrations, params, placements, scenario, statuses
 
 GIB = 1024 ** 3
-NODE_BASE = 1  # GiB of node memory outside guests: what test_migrate.scenario() puts on every node
+NODE_BASE = 1  # GiB of node memory outside guests: what helpers.scenario() puts on every node
 
 
 # ---------------------------------------------------------------------- 1. a large parallel plan

@@ -9,6 +9,7 @@ import sys
 import threading
 
 from ansible_run import ROOT, sim_env
+from helpers import placements
 
 PLAYBOOK = ROOT / "playbooks" / "rebalance.yml"
 
@@ -40,10 +41,6 @@ def recap(proc):
 def ok(proc):
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-3000:]
     return recap(proc)
-
-
-def placements(sim):
-    return dict((g["vmid"], g["node"]) for g in sim.admin("GET", "/state")["guests"])
 
 
 def reports(tmp_path, suffix):

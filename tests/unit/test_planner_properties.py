@@ -5,10 +5,10 @@ placement moves nothing when the first reached its goal."""
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
-from ansible_collections.proxlb.balancer.plugins.module_utils.placement import objective
-from ansible_collections.proxlb.balancer.plugins.module_utils.placement.capacity import step_violations
-from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import apply, plan
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import plan
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize
+
+from helpers import plan_invariants
 
 GIB = 1024 ** 3
 
@@ -53,18 +53,7 @@ def clusters(draw):
 
 def _check(snap, options, rules):
     result = plan(snap, options, rules=rules)
-    behaviour = config.behaviour(options)
-    moved = [m["vmid"] for m in result["moves"]]
-    assert len(moved) == len(set(moved))
-    assert step_violations(snap, behaviour, result["moves"]) == []
-    after = apply(snap, result)
-    where = dict((g["vmid"], g["node"]) for g in after["guests"])
-    reported = set(u["rule"] for u in result["unsatisfiable"])
-    drain = set((behaviour["proxmox_cluster"]["maintenance_nodes"]))
-    eligible = len([n for n in result["nodes_after"] if n not in drain])
-    for broken in objective.violations(where, rules, set(result["nodes_after"]), eligible):
-        assert broken["rule"] in reported, (broken, result["unsatisfiable"])
-    return result, after
+    return result, plan_invariants(snap, options, rules, result)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,23 +1,16 @@
 """The simulator's parameter definitions agree with PVE's official schema, and its check answers like PVE."""
 
-import json
-import os
-
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from simulator import params as P
 
-SCHEMA = "/work/shared/pve-api/schema-subset.json"
-_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from helpers import load_json
 
 
 def _schema():
-    for path in (SCHEMA, os.path.join(_ROOT, "..", "shared", "pve-api", "schema-subset.json")):
-        if os.path.exists(path):
-            with open(path) as handle:
-                return json.load(handle)["operations"]
-    pytest.skip("schema-subset.json is not available here")
+    """PVE's official API schema, the subset vendored under tests/data/ (see tests/data/README.md)."""
+    return load_json("tests", "data", "pve-api", "schema-subset.json")["operations"]
 
 
 def _number(value):

@@ -1,0 +1,128 @@
+"""Helpers shared by the test modules (import them from here; never import one test module from another).
+
+tests/conftest.py holds the fixtures (``simulator``, ``sim_small``, ...); tests/integration/ansible_run.py
+runs ansible-playbook. This module holds the rest:
+
+- ``scenario()``, ``make_plan()``, ``params()``: small simulator clusters, hand-written plans and
+  ``run_migrate`` parameters for them;
+- ``placements()``, ``migrations()``, ``statuses()``: what a simulator or a result says afterwards;
+- ``wait_until()``: the one polling loop, which fails with a message when time runs out;
+- ``plan_invariants()``: what every plan must keep, checked the same way by every planner test.
+"""
+
+import json
+import os
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "tests", "data")
+GIB = 1024 ** 3
+
+
+# ---------------------------------------------------------------------- simulator clusters and plans
+def scenario(nodes, guests, storages=(), ha_resources=(), **sim):
+    """A cluster: nodes [(name, pve_version, maxmem GiB)], guests [(vmid, type, node, status, mem GiB)].
+
+    Every node uses 1 GiB besides its running guests; ``sim`` goes into the scenario's ``simulator`` block
+    (``migration_overhead`` is 2 seconds unless given)."""
+    node_docs = [{"node": n, "pve_version": v, "status": "online", "maxcpu": 32, "cpu": 0.1, "maxmem": m * GIB,
+                  "mem": GIB + sum(g[4] for g in guests if g[2] == n and g[3] == "running") * GIB,
+                  "maxdisk": 100 * GIB, "disk": 10 * GIB} for n, v, m in nodes]
+    guest_docs = [{"vmid": vmid, "type": kind, "name": "g%d" % vmid, "node": node, "status": status,
+                   "maxcpu": 2, "cpu": 0.2, "maxmem": mem * GIB, "mem": mem * GIB, "maxdisk": 10 * GIB}
+                  for vmid, kind, node, status, mem in guests]
+    return {"schema": "proxlb.balancer/snapshot/1", "cluster": {"name": "t"}, "nodes": node_docs,
+            "guests": guest_docs, "storages": list(storages), "ha_resources": list(ha_resources),
+            "simulator": dict({"migration_overhead": 2}, **sim)}
+
+
+def make_plan(*moves, fingerprint="sha256:test"):
+    """A plan document from (step, vmid, source, target) tuples."""
+    return {"schema": "proxlb.balancer/plan/1", "fingerprint": fingerprint,
+            "moves": [{"step": step, "vmid": vmid, "name": "g%d" % vmid, "source": s, "target": t,
+                       "reason": "test", "gain": 1.0, "cost": 1.0} for step, vmid, s, t in moves]}
+
+
+def connection(sim, **extra):
+    """Module parameters that connect to a simulator fixture with its token, verifying TLS with its CA."""
+    base = dict(api_host=[sim.api_host], api_user=sim.user, api_token_id=sim.token_id.split("!", 1)[1],
+                api_token_secret=sim.token_secret, ca_path=sim.ca_path)
+    base.update(extra)
+    return base
+
+
+def params(sim, **extra):
+    """``run_migrate`` parameters for a simulator fixture: its connection and a short poll interval."""
+    return connection(sim, **dict({"poll_interval": 0.05}, **extra))
+
+
+# ---------------------------------------------------------------------- reading results back
+def placements(sim):
+    """vmid -> node, read back over the PVE API (/cluster/resources)."""
+    return dict((g["vmid"], g["node"]) for g in sim.proxmox().cluster.resources.get(type="vm"))
+
+
+def migrations(sim):
+    """The simulator's migration tasks (qmigrate and vzmigrate), in the order they were started."""
+    return [t for t in sim.admin("GET", "/tasks")["tasks"] if t["type"] in ("qmigrate", "vzmigrate")]
+
+
+def statuses(result):
+    """vmid -> status from a ``run_migrate`` result."""
+    return dict((r["vmid"], r["status"]) for r in result["results"]["results"])
+
+
+def load_json(*parts):
+    """A JSON file, the path given relative to the repository root."""
+    with open(os.path.join(ROOT, *parts)) as handle:
+        return json.load(handle)
+
+
+# ---------------------------------------------------------------------- polling
+def wait_until(predicate, what, timeout=30.0, interval=0.05):
+    """Call ``predicate()`` until it returns something true and return that; fail naming ``what`` (what was
+    awaited) and the last value seen when ``timeout`` seconds of wall time pass first.
+
+    Wall time only bounds how long a broken test hangs: a test must not depend on how fast it passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s (last value: %r)" % (timeout, what, value))
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------------- planner invariants
+def eligible_nodes(snapshot, options, rules):
+    """Nodes that may receive guests, as the planner counts them for anti-affinity: online, and neither
+    drained (maintenance option, rule or HA state; ``evacuate_nodes``) nor excluded."""
+    from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
+    closed = set(config.behaviour(options)["proxmox_cluster"].get("maintenance_nodes") or [])
+    closed |= set((options or {}).get("evacuate_nodes") or [])
+    closed |= set(n for r in rules if r["kind"] in ("maintenance", "exclude_node") for n in r.get("nodes") or [])
+    closed |= set(n["node"] for n in snapshot["nodes"] if n.get("hastate") == "maintenance")
+    return [n["node"] for n in snapshot["nodes"] if n.get("status", "online") == "online" and n["node"] not in closed]
+
+
+def plan_invariants(snapshot, options, rules, result):
+    """Assert what any plan keeps (DESIGN.md, "The planner") and return the planned snapshot:
+    each guest moves at most once, hard capacity holds after every step, and every hard rule the planned
+    placement still breaks is reported in ``unsatisfiable``."""
+    from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
+    from ansible_collections.proxlb.balancer.plugins.module_utils.placement import objective
+    from ansible_collections.proxlb.balancer.plugins.module_utils.placement.capacity import step_violations
+    from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import apply, plan_summary
+
+    behaviour = config.behaviour(options)
+    moved = [m["vmid"] for m in result["moves"]]
+    assert len(moved) == len(set(moved)), "a guest moved twice: %s" % plan_summary(result)
+    assert step_violations(snapshot, behaviour, result["moves"]) == []
+    after = apply(snapshot, result)
+    where = dict((g["vmid"], g["node"]) for g in after["guests"])
+    reported = set(u["rule"] for u in result["unsatisfiable"])
+    eligible = len(eligible_nodes(snapshot, options, rules))
+    for broken in objective.violations(where, rules, set(n["node"] for n in snapshot["nodes"]), eligible):
+        assert broken["rule"] in reported, (broken, result["unsatisfiable"])
+    return after
