@@ -17,7 +17,7 @@ import tarfile
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 URL = "https://github.com/proxlb/proxlb.balancer.git"
 SCP = "scp root@pve1.example.com:/etc/pve/pve-root-ca.pem ~/pve-root-ca.pem"
-DEVELOPMENT = ("extensions/", ".ansible-lint", ".gitignore", "tools/", "benchmarks/", "simulator/",
+DEVELOPMENT = ("extensions/molecule", ".ansible-lint", ".gitignore", "tools/", "benchmarks/", "simulator/",
                "Makefile", "conftest.py", "pytest.ini", "requirements-dev.txt", ".ci/")
 
 
@@ -78,7 +78,7 @@ def test_readme_commands_run_in_order_on_a_fresh_machine(simulator, tmp_path):
         assert not [n for n in names if n == dropping.rstrip("/") or n.startswith(dropping)], dropping
     # of the tests only ansible-test's settings ship (sanity runs on the built collection)
     assert [n for n in names if n.startswith("tests")] == ["tests", "tests/config.yml"]
-    assert "playbooks/plan.yml" in names
+    assert "playbooks/plan.yml" in names and "extensions/eda/rulebooks/memory_pressure.yml" in names
 
     # facts: nodes in natural order, local storage and root filesystem apart
     rows = re.findall(r'"msg": "(pve\d+) .*disk +[\d.]+%  rootfs +[\d.]+%"', text)
