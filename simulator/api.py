@@ -704,12 +704,24 @@ def get_node_tasks(req):
             continue
         if p.get("errors") and (running or task.exitstatus == "OK"):
             continue
+        if p.get("statusfilter") and (running or _status_class(task.exitstatus) not in
+                                      p["statusfilter"].replace(";", ",").split(",")):
+            continue
         item = task_item(task)
         if running:
             item["status"] = "RUNNING"
         items.append(item)
     start, limit = p.get("start", 0), p.get("limit", 50)
     return {"__total__": len(items), "data": items[start:start + limit] if limit else items[start:]}
+
+
+def _status_class(exitstatus):
+    """pve-manager Tasks.pm statusfilter classes: ok, warning, error, unknown."""
+    if exitstatus == "OK":
+        return "ok"
+    if str(exitstatus).startswith("WARNINGS: "):
+        return "warning"
+    return "unknown" if exitstatus == "unexpected status" else "error"
 
 
 def _owns(req, task):

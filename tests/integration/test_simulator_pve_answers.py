@@ -171,6 +171,8 @@ def test_node_task_list_filters(simulator):
     assert [t["upid"] for t in tasks.get(since=start + 50)] == [b]
     assert [t["upid"] for t in tasks.get(until=start + 50)] == [a]
     assert [t["upid"] for t in tasks.get(errors=1)] == [b]
+    assert [t["upid"] for t in tasks.get(statusfilter="ok")] == [a]
+    assert [t["upid"] for t in tasks.get(statusfilter="warning,error")] == [b]
     assert [t["upid"] for t in tasks.get(source="active")] == [c]
     assert [t["upid"] for t in tasks.get(source="all", start=1, limit=1)] == [b]
     raw = requests.get(sim.url + "/api2/json/nodes/pve1/tasks", params={"limit": 1}, verify=sim.ca_path,
