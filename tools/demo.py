@@ -50,8 +50,9 @@ def main():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    print("\ndemo done: snapshot %s, plan %s, reports in %s" % (
-        env["PROXLB_SNAPSHOT_FILE"], env["PROXLB_PLAN_FILE"], env["PROXLB_REPORT_DIR"]))
+    reports = sorted(pathlib.Path(env["PROXLB_REPORT_DIR"]).glob("rebalance-*.html"), key=lambda p: p.stat().st_mtime)
+    print("\ndemo done: snapshot %s, plan %s" % (env["PROXLB_SNAPSHOT_FILE"], env["PROXLB_PLAN_FILE"]))
+    print("HTML report: %s" % (reports[-1] if reports else "none written (see the output above)"))
 
 
 if __name__ == "__main__":

@@ -88,12 +88,15 @@ snapshot:
       type: list
       elements: dict
 nodes:
-  description: Per-node usage summary keyed by node name.
+  description:
+    - Per-node usage summary keyed by node name, nodes in natural order (pve1, pve2, pve10).
+    - C(disk_pct) is node-local storage (the storages that are not shared), the disk the planner balances and
+      the plan and report show; C(rootfs_pct) is the node's root filesystem.
   returned: success
   type: dict
   sample:
     pve1: {status: online, hastate: online, pve_version: 9.1.2, guests: 12, mem_used_gib: 80.2,
-           mem_total_gib: 128.0, mem_pct: 62.7, cpu_pct: 21.4, disk_pct: 40.1}
+           mem_total_gib: 128.0, mem_pct: 62.7, cpu_pct: 21.4, disk_pct: 40.1, rootfs_pct: 12.5}
 rules:
   description:
     - Placement rules as C({id, kind, strict, guests, nodes, source}); kind is one of C(ignore), C(pin),
