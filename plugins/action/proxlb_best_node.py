@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.plan.best_node import run_best_node
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.runner import run_best_node
 from ansible_collections.proxlb.balancer.plugins.plugin_utils.proxlb_action import ProxLBAction
 
 

@@ -166,7 +166,7 @@ class LookupModule(LookupBase):
             if key in CONNECTION and key not in kwargs:
                 continue  # config.resolve applies the environment after config_file, as the modules do
             params[key] = self.get_option(key)
-        from ansible_collections.proxlb.balancer.plugins.module_utils.plan.best_node import run_best_node
+        from ansible_collections.proxlb.balancer.plugins.module_utils.entry.runner import run_best_node
         try:
             result = run_best_node(params, dict(os.environ))
         except ProxLBError as exc:

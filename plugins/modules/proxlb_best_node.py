@@ -145,7 +145,7 @@ def argument_spec():
 
 
 def main():
-    from ansible_collections.proxlb.balancer.plugins.module_utils.plan.best_node import run_best_node
+    from ansible_collections.proxlb.balancer.plugins.module_utils.entry.runner import run_best_node
     run_module(argument_spec(), lambda module: run_best_node(module.params), SPEC_KWARGS, offline=uses_snapshot)
 
 

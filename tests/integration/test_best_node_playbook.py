@@ -5,7 +5,7 @@ import pathlib
 import subprocess
 import sys
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.plan.best_node import run_best_node
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.runner import run_best_node
 
 from ansible_run import run_playbook, save_task, saved, sim_env
 
@@ -63,7 +63,7 @@ def test_nothing_fits_is_one_line_without_traceback(simulator, tmp_path):
         """, sim_env(sim))
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
-    assert "no node can take the new qemu" in out and "pve3: memory" in out
+    assert "no node can take the new qemu" in out and "pve3: needs 1024.0 GiB memory" in out
     assert "Traceback" not in out
 
 

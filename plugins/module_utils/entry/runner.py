@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
+
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
 from ansible_collections.proxlb.balancer.plugins.module_utils.connect import permissions
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, PermissionDenied
@@ -161,3 +163,13 @@ def write_json(document, path):
     from ansible_collections.proxlb.balancer.plugins.module_utils.common import artifacts
     if path:
         artifacts.write_json(path, document)
+
+
+def run_best_node(params, environ=None):
+    """The best node for a new guest, from a given snapshot or the live cluster (docs/best-node.md)."""
+    from ansible_collections.proxlb.balancer.plugins.module_utils.plan.best_node import (
+        ranking_and_warnings, request_from_params)
+    snapshot, options, warnings, _client = snapshot_for(params, environ)
+    ranking, rule_warnings = ranking_and_warnings(snapshot, request_from_params(params), options)
+    return {"changed": False, "node": ranking[0]["node"], "ranking": copy.deepcopy(ranking),
+            "warnings": warnings + rule_warnings}

@@ -14,8 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
-
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement import objective
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.config import behaviour
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError, PlanError
@@ -214,10 +212,6 @@ def request_from_params(params):
     return dict((key, params.get(key)) for key in REQUEST_KEYS if params.get(key) is not None)
 
 
-def run_best_node(params, environ=None):
-    """The module's work: the ranking for the requested guest, from a given snapshot or the live cluster."""
-    from ansible_collections.proxlb.balancer.plugins.module_utils.entry.runner import snapshot_for
-    snapshot, options, warnings, _client = snapshot_for(params, environ)
-    ranking, rule_warnings = _rank(snapshot, request_from_params(params), options, None)
-    return {"changed": False, "node": ranking[0]["node"], "ranking": copy.deepcopy(ranking),
-            "warnings": warnings + rule_warnings}
+def ranking_and_warnings(snapshot, request, options=None, rules=None):
+    """``rank_nodes`` plus the warnings the rules gave (what the module returns)."""
+    return _rank(snapshot, request, options, rules)
