@@ -286,3 +286,12 @@ def closed_reason(balancing, now=None):
         return None
     ok, reason = schedule.allowed(now)
     return None if ok else reason
+
+
+def executor_stop(balancing, left, warnings):
+    """What the executor asks as moves start: None while moves may run; else the reason, and a warning
+    saying how many planned moves are left for a later run."""
+    reason = closed_reason(balancing)
+    if reason:
+        warnings.append("no more moves started: %s; %d planned move(s) left for a later run" % (reason, left))
+    return reason

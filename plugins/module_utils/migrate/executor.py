@@ -30,11 +30,11 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.migrate import mig
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import (
     ApiError, ConfigError, PermissionDenied, PlanError)
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import documents
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import clock, windows
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.journal import Journal
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.live_check import CAPACITY_FILTERS, LivePlacement, live_snapshot
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate import progress as progress_lines
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts import maintenance_marker
-from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import reserve_bytes, GIB
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.precondition import verdict
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import version_tuple
 
@@ -188,37 +188,14 @@ class Live(object):
         """Where the guest is: our finished moves count at their target before a read confirms them."""
         return self.moved.get(vmid) or (self.guests.get(vmid) or {}).get("node")
 
-    def usage(self, node, arriving):
-        """Memory on ``node``: its base, its guests, and the guests ``arriving`` [vmid] on their way."""
-        used = (self.base or {}).get(node, 0)
-        used += sum(self.need(g) for v, g in self.guests.items() if self.node_of(v) == node)
-        used += sum(self.need(self.guests[v]) for v in set(arriving) if v in self.guests
-                    and self.node_of(v) != node)
-        return used
-
-    def fits(self, guest, node, arriving):
-        entry = self.nodes.get(node) or {}
-        limit = int(entry.get("maxmem") or 0) - reserve_bytes(self.balancing, node)
-        need = self.need(guest)
-        used = self.usage(node, arriving)
-        if need and used + need > limit:
-            return "%s memory: %.1f GiB free, %.1f GiB needed" % (node, max(limit - used, 0) / GIB, need / GIB)
-        return None
-
-    def node_problem(self, name, maintenance_nodes, as_target=True):
+    def node_problem(self, name):
+        """Why a node cannot send (or follow) a migration now: gone or not online. Whether a node may
+        take guests is the placement core's question (live_check)."""
         node = self.nodes.get(name)
         if node is None:
             return "node %s is not in the cluster" % name
         if node.get("status") != "online":
             return "node %s is %s" % (name, node.get("status") or "offline")
-        if not as_target:
-            return None  # draining a node in maintenance is exactly what must happen
-        if node.get("hastate") == "maintenance":
-            return "node %s is in HA maintenance mode" % name
-        if name in self.marker:
-            return "node %s is under maintenance (marker in the datacenter notes)" % name
-        if name in maintenance_nodes:
-            return "node %s is listed in proxmox_cluster.maintenance_nodes" % name
         return None
 
 
@@ -590,6 +567,8 @@ class Executor(object):
         return None, None
 
     def start_eligible(self):
+        if self.pending and self.stop_reason is None:   # balancing windows, checked as moves start (docs/operations.md)
+            self.stop(windows.executor_stop(self.balancing, len(self.pending), self.warnings))
         for move in list(self.pending):
             if self.stop_reason:
                 self.finish(move, "skipped", "not started: %s" % self.stop_reason)
@@ -650,7 +629,7 @@ class Executor(object):
             return "wait_others", reason
         if status:
             return "skip", reason
-        problem = self.live.node_problem(move["source"], self.maintenance_nodes, as_target=False)
+        problem = self.live.node_problem(move["source"])
         if problem:
             return "skip", problem
         kind = guest.get("type")
@@ -922,9 +901,9 @@ class Executor(object):
         if move not in self.inflight:
             return
         node = upid_fields(move["upid"])[0]
-        if move["polls_failed"] and self.live.node_problem(node, ()):
+        if move["polls_failed"] and self.live.node_problem(node):
             self.finish(move, "failed", "%s; the task cannot be followed (%s); guest last seen on %s" % (
-                self.live.node_problem(node, ()), move.get("last_error"),
+                self.live.node_problem(node), move.get("last_error"),
                 (self.live.guests.get(move["vmid"]) or {}).get("node")))
         elif self.clock() - move["t0"] > self.timeout:
             self.finish(move, "timed_out", "still running after %ds (balancing.max_job_validation); PVE goes on "
@@ -1026,6 +1005,7 @@ def run_migrate(params, environ=None, check_mode=False, progress=None, alive=Non
     plan, warnings = _plan_from(params, environ) if given else (None, [])
     if plan is not None:
         load_plan(plan)
+        clock.check_plan_age(plan, params.get("plan_ttl"))   # an expired plan is refused before anything moves
     actions = ("read", "migrate") if check_mode else ("read", "migrate", "lease")
     client, behaviour, connect_warnings = runner.connect(params, environ, actions=actions)
     warnings = list(warnings) + connect_warnings

@@ -18,7 +18,7 @@ import fnmatch
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PlanError
 from ansible_collections.proxlb.balancer.plugins.module_utils.rules import tags as plb_tags
 
-KINDS = ("ignore", "pin", "maintenance", "exclude_node", "anti_affinity", "affinity")
+KINDS = ("ignore", "manual", "pin", "maintenance", "exclude_node", "anti_affinity", "affinity")
 _KIND_ORDER = dict((kind, i) for i, kind in enumerate(KINDS))
 
 # Which strict pin wins when two allow no common node: PVE's HA enforces its own placement (it would move
@@ -112,7 +112,7 @@ class _Builder(object):
     # --- sources -------------------------------------------------------------------------------------
 
     def tags(self):
-        groups = {"ignore": {}, "affinity": {}, "anti_affinity": {}}
+        groups = {"ignore": {}, "manual": {}, "affinity": {}, "anti_affinity": {}}
         pins = {}
         for vmid in sorted(self.guests):
             found = plb_tags.guest_tags(self.guests[vmid].get("tags"))
@@ -131,7 +131,7 @@ class _Builder(object):
                         nodes.append(node)
                 if nodes:
                     pins.setdefault(tuple(sorted(nodes)), []).append(vmid)
-        for kind in ("ignore", "affinity", "anti_affinity"):
+        for kind in ("ignore", "manual", "affinity", "anti_affinity"):
             for tag, members in groups[kind].items():
                 self.add("tag:" + tag, kind, True, members, [], "tag %s" % tag)
         for nodes, members in pins.items():

@@ -7,6 +7,8 @@
 - ``plb_affinity_<group>``: keep the guests with the same tag on one node.
 - ``plb_anti_affinity_<group>``: keep the guests with the same tag on different nodes.
 - ``plb_pin_<node>``: the guest may only run on that node; several pin tags give several allowed nodes.
+- ``plb_manual`` (ours, DRS's "partially automated"): never moved automatically; the plan recommends its
+  moves in ``recommended`` instead (plan/operations.py).
 
 PVE compares tags case-insensitively by default, so the prefixes are matched in lower case; the node
 name in a pin tag is matched against the cluster's node names the same way (by the rules).
@@ -20,15 +22,18 @@ IGNORE = "plb_ignore"
 AFFINITY = "plb_affinity_"
 ANTI_AFFINITY = "plb_anti_affinity_"
 PIN = "plb_pin_"
+MANUAL = "plb_manual"
 
 
 def classify(tag):
-    """Return (kind, value) for one tag: kind in ignore, affinity, anti_affinity, pin, or None.
+    """Return (kind, value) for one tag: kind in ignore, manual, affinity, anti_affinity, pin, or None.
 
     ``value`` is the tag itself for groups (the group's identity) and the node name for pins."""
     lowered = tag.lower()
     if lowered.startswith(IGNORE):
         return "ignore", tag
+    if lowered == MANUAL:
+        return "manual", lowered
     # anti first: "plb_anti_affinity_x" does not start with "plb_affinity_", but be explicit
     if lowered.startswith(ANTI_AFFINITY) and len(tag) > len(ANTI_AFFINITY):
         return "anti_affinity", lowered
@@ -43,7 +48,7 @@ def guest_tags(tags):
     """Group one guest's tags: {"ignore": [tags], "affinity": [tags], "anti_affinity": [tags], "pin": [nodes]}.
 
     Tags that are not ProxLB's are left out."""
-    found = {"ignore": [], "affinity": [], "anti_affinity": [], "pin": []}
+    found = {"ignore": [], "manual": [], "affinity": [], "anti_affinity": [], "pin": []}
     for tag in tags or ():
         kind, value = classify(tag)
         if kind and value not in found[kind]:
