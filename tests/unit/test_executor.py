@@ -10,6 +10,7 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors impo
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import (
     Limits, Live, dependencies, load_plan, stale_reason, upid_fields)
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.journal import Journal
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.live_check import LivePlacement, live_snapshot
 
 GIB = 1024 ** 3
 NODES = ["pve1", "pve2", "pve3", "pve4"]
@@ -78,7 +79,7 @@ def test_sequential_when_parallel_is_off_means_one_job():
     ({"node": "pve2", "lock": ""}, "already_done", None),
     ({"node": "pve2", "lock": "migrate"}, "already_done", None),
     ({"node": "pve3", "lock": ""}, "skipped", "is on pve3"),
-    ({"node": "pve1", "lock": "migrate"}, "skipped", "someone else"),
+    ({"node": "pve1", "lock": "migrate"}, "busy", "someone else"),
     ({"node": "pve1", "lock": "backup"}, "skipped", "backup"),
     ({"node": "pve1"}, None, None),
 ])
@@ -101,29 +102,40 @@ def resources(node_mem):
     return out
 
 
+def _live_placement(behaviour, entries, live):
+    placement = LivePlacement(behaviour, {})
+    placement.update(object(), live_snapshot(entries, live.base, [], {}, {}))
+    return placement
+
+
 def test_live_capacity_counts_guests_where_they_are_and_guests_on_their_way():
     behaviour = config.behaviour({"balancing": {"node_resource_reserve": {"pve2": {"memory": 2}}}})
     live = Live(behaviour["balancing"], behaviour["proxmox_cluster"])
     live.load(resources(20 * GIB))
-    assert live.usage("pve2", []) == 5 * GIB
-    guests = live.guests
-    assert live.fits(guests[101], "pve2", []) is None              # 5 + 8 <= 16 - 2
-    assert "pve2 memory" in live.fits(guests[101], "pve2", [102])  # 5 + 4 arriving + 8 > 14
+    placement = _live_placement(behaviour, resources(20 * GIB), live)
+    move = {"vmid": 101, "source": "pve1", "target": "pve2"}
+    assert placement.refusal(move, [], {}) == (None, None)                      # 5 + 8 <= 16 - 2
+    name, reason = placement.refusal(move, [(102, "pve2")], {})                 # 5 + 4 arriving + 8 > 14
+    assert name == "memory" and reason == "pve2: needs 8.0 GiB memory, 5.0 GiB free after reserve"
+    assert placement.refusal(move, [], {}) == (None, None), "an in-flight guest is forgotten after the question"
     # a later reading with the guest moved but PVE's node memory lagging still counts it on pve2
     later = resources(20 * GIB)
     later[2]["node"] = "pve2"
     live.load(later)
-    assert live.usage("pve2", []) == 13 * GIB
-    assert live.usage("pve1", []) == 12 * GIB
+    snapshot = live_snapshot(later, live.base, [], {}, {})
+    mem = dict((n["node"], n["mem"]) for n in snapshot["nodes"])
+    assert mem == {"pve1": 12 * GIB, "pve2": 13 * GIB}
 
 
 def test_live_capacity_in_assigned_mode_uses_configured_memory():
     behaviour = config.behaviour({"balancing": {"mode": "assigned"}})
     live = Live(behaviour["balancing"], behaviour["proxmox_cluster"])
     live.load(resources(20 * GIB))
-    assert live.usage("pve1", []) == 14 * GIB
-    assert live.node_problem("pve2", {"pve2"}).endswith("maintenance_nodes")
-    assert live.node_problem("pve9", ()) == "node pve9 is not in the cluster"
+    placement = _live_placement(behaviour, resources(20 * GIB), live)
+    # pve2 holds 103 (4 GiB assigned) of 16; 101 (8) fits, 101 + 102 arriving (6) do not
+    assert placement.refusal({"vmid": 101, "source": "pve1", "target": "pve2"}, [], {}) == (None, None)
+    assert placement.refusal({"vmid": 101, "source": "pve1", "target": "pve2"}, [(102, "pve2")], {})[0] == "memory"
+    assert live.node_problem("pve9") == "node pve9 is not in the cluster"
 
 
 def test_upid_fields():

@@ -235,7 +235,6 @@ class Executor(object):
         jobs = self.balancing.get("parallel_jobs", 5) if self.balancing.get("parallel") else 1
         self.limits = Limits(jobs, self.balancing.get("per_node_jobs", 2))
         self.timeout = float(self.balancing.get("max_job_validation") or 1800)
-        self.maintenance_nodes = set(behaviour["proxmox_cluster"].get("maintenance_nodes") or [])
         self.live = Live(self.balancing, behaviour["proxmox_cluster"])
         self.state = [dict(m, status=None, upid=None, started=None, finished=None, error=None, phase=None,
                            attempts=0, polls_failed=0, verify=0, t0=None, failure=False) for m in self.moves]
