@@ -118,3 +118,20 @@ def test_unreadable_ha_rules_stop_the_collection_after_retries(simulator):
         runner.run_facts(connection(sim))
     assert "HA rules not readable" in str(err.value) and "3 attempt(s)" in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_a_step_that_needs_freed_room_runs_while_resources_still_lag(simulator):
+    # /cluster/resources reports node usage from RRD samples (PVE: every 10 s). Here the lag is longer than
+    # the whole run: pve2 looks full there until the end, yet the executor must count the guest that left
+    # at its target as soon as its task ends, not wait for (or trust) the lagging node usage
+    nodes = [("pve1", "9.1.2", 64), ("pve2", "9.1.2", 16), ("pve3", "9.1.2", 64)]
+    sim = simulator(scenario(nodes, [(101, "qemu", "pve2", "running", 12), (102, "qemu", "pve1", "running", 12)],
+                             rrd_interval=3600, start_time=999_997_300), clock=30)  # 100 s past a sample
+    two_steps = plan(101, "pve2", "pve3")
+    two_steps["moves"].append({"step": 2, "vmid": 102, "name": "g102", "source": "pve1", "target": "pve2",
+                               "reason": "test", "gain": 1.0, "cost": 1.0})
+    result = run_migrate(connection(sim, plan=two_steps, poll_interval=0.5), environ={})
+    assert [result_of(result, v)["status"] for v in (101, 102)] == ["done", "done"], result["results"]
+    assert placements(sim) == {101: "pve3", 102: "pve2"}
+    lagging = next(n for n in sim.proxmox().cluster.resources.get(type="node") if n["node"] == "pve2")
+    assert lagging["mem"] == 13 * GIB  # still the sample from before both moves
