@@ -19,7 +19,7 @@ def _columns(snapshot, options, rules, resource=0):
     skip |= set(n for r in rules if r["kind"] in ("maintenance", "exclude_node") for n in r["nodes"])
     nodes = sorted(n["node"] for n in snapshot["nodes"] if n["status"] == "online" and n["node"] not in skip)
     model = LoadModel(snapshot, balancing)
-    ignored = ignored_guests(rules, balancing)
+    ignored = ignored_guests(rules)
     movable = dict((n, 0) for n in nodes)
     for guest in snapshot["guests"]:
         if guest["node"] in movable and not immovable_reason(guest, balancing, ignored, {}):

@@ -18,7 +18,7 @@ def greedy_plan(snapshot, options, rules):
     balanciness = float(balancing["balanciness"])
     nodes = sorted(n["node"] for n in snapshot["nodes"] if n["status"] == "online")
     model = LoadModel(snapshot, balancing)
-    ignored = ignored_guests(rules, balancing)
+    ignored = ignored_guests(rules)
     guests = [g for g in snapshot["guests"] if not immovable_reason(g, balancing, ignored, {})]
     guests.sort(key=lambda g: (-model.guest[g["vmid"]][0], g["vmid"]))
     moves = []

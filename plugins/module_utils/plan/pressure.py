@@ -127,3 +127,23 @@ def psi_candidates(snapshot, options, fixed=None):
         ranked.append(((0 if on_pressured else 1, -excess, memory, vmid), (vmid, reason)))
     ranked.sort()
     return {"nodes": nodes, "candidates": [item for _k, item in ranked], "max_moves": max_moves(options)}
+
+
+def relieve(ctx):
+    """The planner's psi phase: move at most ``psi_max_moves`` guests off pressured nodes (or pressured
+    guests elsewhere) to the node the normal objective picks; pressure cannot be predicted after a move,
+    so it never plans more than that."""
+    if ctx.mode != "balance" or not ctx.balancing.get("enable", True):
+        return
+    trigger = psi_candidates(ctx.snapshot, ctx.options, dict(ctx.fixed, **ctx.held))
+    choices = [n for n in ctx.targets if n not in trigger["nodes"]]
+    made = 0
+    for vmid, reason in trigger["candidates"]:
+        if made >= trigger["max_moves"] or not ctx.budget_left():
+            break
+        if vmid in ctx.moved or ctx.node_of(vmid) != ctx.origin[vmid]:
+            continue
+        target, _reasons = ctx.best_target([vmid], choices)
+        if target:
+            ctx.move([vmid], target, reason)
+            made += 1

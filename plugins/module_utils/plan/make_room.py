@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, proxlb.balancer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Make room: when a mandatory move's allowed targets are all full (memory, cores, local storage) or hold
+an anti-affine member, move other guests off one of them first.
+
+For each candidate target (the rules allow it; only capacity or anti-affinity blocks it) the guests
+are placed there in a trial, then the fewest and cheapest other guests leave it for nodes that take
+them (the guests' own source counts as freed, so two guests may trade places; ``plan.order`` finds the
+order or a park node). The cheapest successful target wins; trials are undone.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement import filter_chain
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.document import move_cost
+
+# blocks that moving other guests away can lift
+ROOM_FILTERS = ("anti_affinity", "memory", "cpu", "local_storage")
+MAX_TARGETS = 6      # candidate targets tried per guest
+MAX_CHAIN = 4        # guests moved away from one target at most
+MAX_EVICTEES = 16    # guests on the target considered
+
+
+def make_room(ctx, vmids, reason, rule, choices=None):
+    """Place ``vmids`` on a target after moving the fewest, cheapest guests off it; the target or None."""
+    best = None
+    for target in _candidates(ctx, vmids, choices):
+        evictions = _trial(ctx, vmids, target)
+        if evictions is None:
+            continue
+        cost = (len(evictions), sum(move_cost(ctx.guests[v]) for v, _d in evictions), ctx.rank[target])
+        if best is None or cost < best[0]:
+            best = (cost, target, evictions)
+    if best is None or not ctx.budget_left(len(best[2]) + len(vmids)):
+        return None
+    _cost, target, evictions = best
+    names = ", ".join(str(v) for v in vmids)
+    for vmid, dest in evictions:
+        ctx.place(vmid, dest, "make room on %s for %s (%s)" % (target, names, reason), rule=rule)
+    ctx.move(vmids, target, reason, rule=rule)
+    return target
+
+
+def _candidates(ctx, vmids, choices):
+    """Targets where only capacity or anti-affinity blocks the guests, least loaded first."""
+    out = []
+    for node in choices if choices is not None else ctx.targets:
+        if node not in ctx.target_set or all(ctx.node_of(v) == node for v in vmids):
+            continue
+        moving = [v for v in vmids if ctx.node_of(v) != node]
+        name, _why = filter_chain.first_refusal(ctx.state, moving, node, skip=("affinity",))
+        if name in ROOM_FILTERS:
+            out.append((ctx.composite(node) + ctx.delta(moving, node), ctx.rank[node], node))
+    return [node for _a, _r, node in sorted(out)[:MAX_TARGETS]]
+
+
+def _trial(ctx, vmids, target):
+    """[(vmid, destination)] that frees ``target`` for ``vmids``, or None; the state is left unchanged."""
+    undo = [(v, ctx.node_of(v)) for v in vmids if ctx.node_of(v) != target]
+    for vmid, _source in undo:
+        ctx.state.move(vmid, target)
+    evictions = []
+    try:
+        while _blocked(ctx, vmids, target):
+            if len(evictions) >= MAX_CHAIN:
+                return None
+            found = _evict_one(ctx, vmids, target, undo)
+            if found is None:
+                return None
+            evictions.append(found)
+        return evictions
+    finally:
+        for vmid, source in reversed(undo):
+            ctx.state.move(vmid, source)
+
+
+def _blocked(ctx, vmids, target):
+    if ctx.state.capacity.overrun(target):
+        return True
+    for vmid in vmids:
+        for rid in ctx.view.anti_of.get(vmid, ()):
+            if len(ctx.state.anti_members_on(rid, target)) > ctx.view.anti_limit[rid]:
+                return True
+    return False
+
+
+def _evict_one(ctx, vmids, target, undo):
+    """Move the guest whose leaving helps most (the cheapest that suffices, else the largest) somewhere
+    it may go; record it in ``undo``."""
+    choices = [n for n in ctx.targets if n != target]
+    for vmid in _evictees(ctx, vmids, target):
+        dest, _reasons = ctx.best_target([vmid], choices)
+        if dest is not None:
+            undo.append((vmid, target))
+            ctx.state.move(vmid, dest)
+            return vmid, dest
+    return None
+
+
+def _evictees(ctx, vmids, target):
+    anti = set(r for v in vmids for r in ctx.view.anti_of.get(v, ()))
+    over = ctx.state.capacity.used[target][0] - ctx.state.capacity.limit[target][0]
+    ranked = []
+    for vmid in ctx.guests_on(target):
+        if vmid in vmids or ctx.node_of(vmid) != target or not ctx.movable(vmid) or vmid in ctx.held or len(ctx.view.bundle_of[vmid]) > 1:
+            continue
+        blocks = bool(anti & set(ctx.view.anti_of.get(vmid, ())))
+        need = ctx.state.capacity.need[vmid][0]
+        enough = need >= over
+        ranked.append((not blocks, not enough, move_cost(ctx.guests[vmid]) if enough else -need, vmid))
+    ranked.sort()
+    return [item[-1] for item in ranked[:MAX_EVICTEES]]
