@@ -50,6 +50,8 @@ DEFAULTS = {
         "balance_types": ["vm", "ct"],
         "max_job_validation": 1800,
         "memory_threshold": None,
+        "cpu_threshold": None,      # ProxLB 2.x: balance only when a node's cpu percent reaches it
+        "disk_threshold": None,     # ProxLB 2.x: the same for node-local disk
         "balanciness": 10,
         "method": "memory",
         "mode": "used",
@@ -372,6 +374,8 @@ _SPEC = {
         "balance_types": _list(_GUEST_TYPE),
         "max_job_validation": _int(minimum=1, maximum=DAY),
         "memory_threshold": _optional(_number(minimum=0, maximum=100)),
+        "cpu_threshold": _optional(_number(minimum=0, maximum=100)),
+        "disk_threshold": _optional(_number(minimum=0, maximum=100)),
         "balanciness": _int(minimum=0, maximum=100),
         "method": _choice("memory", "cpu", "disk"),
         "mode": _choice("used", "assigned", "psi"),

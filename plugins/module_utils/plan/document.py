@@ -45,6 +45,14 @@ def node_table(loads):
     return out
 
 
+def _move(move):
+    """A move with the contract's keys, and ``kind: park`` for a temporary step that makes a swap possible."""
+    out = dict((k, move[k]) for k in MOVE_KEYS)
+    if move.get("kind"):
+        out["kind"] = move["kind"]
+    return out
+
+
 def plan_document(snapshot, options, moves, skipped=(), unsatisfiable=(), nodes_before=None, nodes_after=None,
                   metrics=None, warnings=()):
     """The plan as every consumer reads it; moves keep their order, lists are sorted for stable output."""
@@ -53,7 +61,7 @@ def plan_document(snapshot, options, moves, skipped=(), unsatisfiable=(), nodes_
         "fingerprint": snapshot.get("fingerprint") or fingerprint(snapshot),
         "created": utc_stamp(),
         "options": dict((k, copy.deepcopy(options[k])) for k in BEHAVIOUR_KEYS if k in options),
-        "moves": [dict((k, m[k]) for k in MOVE_KEYS) for m in moves],
+        "moves": [_move(m) for m in moves],
         "skipped": sorted(skipped, key=lambda s: s["vmid"]),
         "unsatisfiable": sorted(unsatisfiable, key=lambda u: (u["rule"], u["guests"])),
         "nodes_before": nodes_before or {},

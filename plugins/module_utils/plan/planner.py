@@ -141,6 +141,11 @@ def apply(snapshot, plan_doc):
             if (move["target"], disk["storage"]) in storages:
                 storages[(move["target"], disk["storage"])]["disk"] += disk["size"]
         guest["node"] = move["target"]
+    if plan_doc["moves"]:
+        # pressure cannot be predicted after a move (pressure.py): the planned snapshot has none to report
+        for record in doc["nodes"] + doc["guests"]:
+            record.pop("psi", None)
+            record.pop("psi_max", None)
     doc["fingerprint"] = fingerprint(doc)
     return doc
 
@@ -159,9 +164,9 @@ def plan_summary(plan_doc):
                  % (mb["weighted_spread"], ma["weighted_spread"], mb["violations"], ma["violations"],
                     ma["moves"], ma["memory_moved"] / float(GIB)))
     for move in plan_doc["moves"]:
-        lines.append("step %d: %s %d (%s) %s -> %s: %s" % (
-            move["step"], move["type"], move["vmid"], move["name"] or "-", move["source"], move["target"],
-            move["reason"]))
+        lines.append("step %d: %s%s %d (%s) %s -> %s: %s" % (
+            move["step"], "park " if move.get("kind") == "park" else "", move["type"], move["vmid"],
+            move["name"] or "-", move["source"], move["target"], move["reason"]))
     for entry in plan_doc["unsatisfiable"]:
         lines.append("unsatisfiable %s %s: %s" % (entry["rule"], entry["guests"], entry["reason"]))
     for text in plan_doc.get("warnings", []):
