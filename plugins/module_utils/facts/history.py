@@ -16,9 +16,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-import time
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import clock
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts import cooldown as adaptive
 
 MIGRATION_TASKS = ("qmigrate", "vzmigrate", "hamigrate", "harelocate")
 # a task succeeded when its status is OK or 'WARNINGS: <n>' (pve-common upid_status_is_error)
@@ -125,9 +126,12 @@ def held_guests(snapshot, options, now=None):
     ``options['ha_guests']`` (skip, the default, or include): with PVE CRS auto-rebalance on, HA guests
     are PVE's to balance."""
     held = {}
-    seconds = duration_seconds(options.get("cooldown"), "cooldown")
+    now = clock.now() if now is None else now
+    if adaptive.is_adaptive(options.get("cooldown")):   # per-guest backoff (facts/cooldown.py)
+        held.update(adaptive.held(snapshot, adaptive.parse(options["cooldown"]), now))
+    seconds = 0 if adaptive.is_adaptive(options.get("cooldown")) else duration_seconds(
+        options.get("cooldown"), "cooldown")
     if seconds:
-        now = time.time() if now is None else now
         for entry in snapshot.get("recent_migrations") or []:
             age = now - float(entry["endtime"])
             if age <= seconds:
@@ -184,8 +188,12 @@ def collect_history(client, snapshot, window=None, cooldown=None, now=None):
     window is set, one rrddata per online node and per running guest (PVE has no cluster-wide rrddata)."""
     warnings = []
     window = check_window(window)
-    seconds = duration_seconds(cooldown, "cooldown")
-    now = time.time() if now is None else now
+    now = clock.now() if now is None else now
+    seconds = 0 if adaptive.is_adaptive(cooldown) else duration_seconds(cooldown, "cooldown")
+    if adaptive.is_adaptive(cooldown):   # every migration of the window, with start and end (facts/cooldown.py)
+        spec = adaptive.parse(cooldown)
+        tasks = node_migration_tasks(client, snapshot, now - spec["window"] - LONGEST_MIGRATION)
+        snapshot["recent_migrations"] = adaptive.migrations(tasks, now, spec["window"])
     if seconds:
         tasks = node_migration_tasks(client, snapshot, now - seconds - LONGEST_MIGRATION)
         found = recent_migrations(tasks, now, seconds)

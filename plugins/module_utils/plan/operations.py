@@ -20,7 +20,8 @@ __metaclass__ = type
 import copy
 import math
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.common import windows
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import clock, windows
+from ansible_collections.proxlb.balancer.plugins.module_utils.facts import cooldown as adaptive
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement import objective
 from ansible_collections.proxlb.balancer.plugins.module_utils.plan.document import MOVE_KEYS, plan_document
 
@@ -109,4 +110,11 @@ def finish(doc, planner, status, replan, apply):
         if table and when in doc.get("metrics", {}):
             doc["metrics"][when]["pve_imbalance"] = table_imbalance(table, online)
     doc["recommended"] = recommend(doc, planner, replan, apply) if status is None or status["allowed"] else []
+    if adaptive.is_adaptive(planner.options.get("cooldown")):
+        spec = adaptive.parse(planner.options["cooldown"])
+        doc["ping_pong"] = adaptive.ping_pongs(planner.snapshot, spec["window"], clock.now())
+        for entry in doc["ping_pong"]:
+            doc["warnings"].append("ping-pong: guest %d went %s within %d h; the adaptive cooldown holds it longer "
+                                   "after each move" % (entry["vmid"], " -> ".join(entry["path"]),
+                                                        spec["window"] // 3600))
     return doc
