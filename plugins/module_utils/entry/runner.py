@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import copy
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import GIB
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
 from ansible_collections.proxlb.balancer.plugins.module_utils.connect import permissions
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, PermissionDenied
@@ -21,7 +22,6 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.common.natural imp
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.collect import collect_snapshot
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import LoadModel
 
-GIB = 1024.0 ** 3
 # plan options beside the behaviour sections (see docs/levels.md and docs/best-node.md)
 PLAN_KNOBS = ("level", "window", "cooldown", "ha_guests", "psi_max_moves")
 
@@ -101,8 +101,8 @@ def run_facts(params, environ=None):
 
 
 def _rules(snapshot, behaviour):
-    from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import build_rules
-    return build_rules(snapshot, behaviour)
+    from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import rules_for
+    return rules_for(snapshot, behaviour)
 
 
 def placement_diff(plan):

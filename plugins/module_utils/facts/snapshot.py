@@ -16,12 +16,12 @@ import copy
 import hashlib
 import json
 import re
-import time
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import SNAPSHOT_SCHEMA, utc_stamp
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import documents
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import SnapshotError
 
-SCHEMA = "proxlb.balancer/snapshot/1"
+SCHEMA = SNAPSHOT_SCHEMA
 GUEST_TYPES = ("qemu", "lxc")
 PSI_FIELDS = ("pressurecpusome", "pressurecpufull", "pressureiosome", "pressureiofull",
               "pressurememorysome", "pressurememoryfull")
@@ -313,7 +313,7 @@ def dump(document, path=None):
 def new(cluster, nodes, guests, **sections):
     """Build a normalized snapshot from collected parts (what the collector and the simulator's dump use)."""
     document = {"schema": SCHEMA, "cluster": cluster, "nodes": nodes, "guests": guests,
-                "collected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                "collected_at": utc_stamp()}
     document.update(sections)
     return normalize(document)
 

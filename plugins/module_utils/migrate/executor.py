@@ -26,6 +26,7 @@ import os
 import re
 import time
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import PLAN_SCHEMA, RESULTS_SCHEMA, STATUSES, utc_stamp
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate import migration_params, tasks
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import (
     ApiError, ConfigError, PermissionDenied, PlanError)
@@ -38,9 +39,6 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.facts import maint
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.precondition import verdict
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import version_tuple
 
-RESULTS_SCHEMA = "proxlb.balancer/results/1"
-PLAN_SCHEMA = "proxlb.balancer/plan/1"
-STATUSES = ("done", "already_done", "skipped", "failed", "timed_out")
 TASK_TYPES = {"qemu": "qmigrate", "lxc": "vzmigrate"}
 SETTINGS = {"poll_interval": 2.0, "on_stale": "skip", "on_failure": "continue", "targetstorage": None,
             "restart_timeout": migration_params.DEFAULT_RESTART_TIMEOUT, "fail_task": True, "lock_timeout": 120}
@@ -58,7 +56,7 @@ _TARGET_IN_LOG = re.compile(r"to node '([^']+)'")
 
 
 def _stamp():
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return utc_stamp()
 
 
 def upid_fields(upid):

@@ -25,6 +25,7 @@ try:
 except ImportError:  # not on this platform: the cluster lease still keeps runs apart
     HAS_FCNTL = False
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import utc_stamp
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import artifacts
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError, LockHeld
 
@@ -34,7 +35,7 @@ FINAL = ("done", "already_done", "skipped", "failed")
 
 
 def _now():
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return utc_stamp()
 
 
 class Journal(object):

@@ -13,10 +13,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
 import json
 import os
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import GIB, PLAN_SCHEMA, RESULTS_SCHEMA, STATUSES, utc_stamp
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import artifacts
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PlanError
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.natural import natural_key
@@ -24,14 +24,10 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.common.natural imp
 from html import escape as _html_escape
 
 SCHEMA = "proxlb.balancer/report/1"
-PLAN_SCHEMA = "proxlb.balancer/plan/1"
-RESULTS_SCHEMA = "proxlb.balancer/results/1"
 RESOURCES = (("mem_pct", "memory"), ("cpu_pct", "cpu"), ("disk_pct", "disk"))
-STATUSES = ("done", "already_done", "skipped", "failed", "timed_out")
 # a check run moves nothing: its moves that would have been made say so (status and totals key)
 CHECK_MODE = "check mode"
 WOULD = "would move"
-GIB = 1024.0 ** 3
 
 
 def _esc(value):
@@ -51,7 +47,7 @@ def _check(plan, results):
 
 
 def _now():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_stamp()
 
 
 def summary(plan, results=None, title="Rebalance", status=None, generated=None):
