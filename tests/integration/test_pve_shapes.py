@@ -9,40 +9,18 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.entry import runne
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts import history
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
 
-GIB = 1024 ** 3
+from helpers import GIB, connection, make_plan, placements, scenario
+
 THREE = [("pve1", "9.1.2", 64), ("pve2", "9.1.2", 64), ("pve3", "9.1.2", 64)]
 
 
-def scenario(nodes, guests, ha_resources=(), crs=None, **sim):
-    """nodes [(name, version, GiB)], guests [(vmid, type, node, status, GiB)]; ``sim``: the simulator block."""
-    node_docs = [{"node": n, "pve_version": v, "status": "online", "maxcpu": 32, "cpu": 0.1, "maxmem": m * GIB,
-                  "mem": GIB + sum(g[4] for g in guests if g[2] == n and g[3] == "running") * GIB,
-                  "maxdisk": 100 * GIB, "disk": 10 * GIB} for n, v, m in nodes]
-    guest_docs = [{"vmid": vmid, "type": kind, "name": "g%d" % vmid, "node": node, "status": status,
-                   "maxcpu": 2, "cpu": 0.2, "maxmem": mem * GIB, "mem": mem * GIB, "maxdisk": 10 * GIB}
-                  for vmid, kind, node, status, mem in guests]
-    return {"schema": "proxlb.balancer/snapshot/1", "cluster": {"name": "t", "crs": crs or {"ha": "basic"}},
-            "nodes": node_docs, "guests": guest_docs, "storages": [], "ha_resources": list(ha_resources),
-            "simulator": dict({"migration_overhead": 2}, **sim)}
-
-
-def connection(sim, **extra):
-    return dict(dict(api_host=[sim.api_host], api_user=sim.user, api_token_id=sim.token_id.split("!", 1)[1],
-                     api_token_secret=sim.token_secret, ca_path=sim.ca_path), **extra)
-
-
-def plan(vmid, source, target):
-    return {"schema": "proxlb.balancer/plan/1", "fingerprint": "sha256:test",
-            "moves": [{"step": 1, "vmid": vmid, "name": "g%d" % vmid, "source": source, "target": target,
-                       "reason": "test", "gain": 1.0, "cost": 1.0}]}
+def with_crs(doc, crs):
+    doc["cluster"]["crs"] = crs
+    return doc
 
 
 def result_of(result, vmid):
     return next(r for r in result["results"]["results"] if r["vmid"] == vmid)
-
-
-def placements(sim):
-    return dict((g["vmid"], g["node"]) for g in sim.proxmox().cluster.resources.get(type="vm"))
 
 
 def test_ha_guests_skip_leaves_ha_guests_to_pve_auto_rebalance(simulator):
@@ -51,7 +29,8 @@ def test_ha_guests_skip_leaves_ha_guests_to_pve_auto_rebalance(simulator):
               (103, "qemu", "pve1", "running", 12), (110, "qemu", "pve1", "running", 1),
               (111, "qemu", "pve1", "running", 1)]
     ha = [{"sid": "vm:%d" % v, "state": "started"} for v in (101, 102, 103)]
-    sim = simulator(scenario(THREE, guests, ha, crs={"ha": "static", "auto_rebalance": True}), clock=0)
+    sim = simulator(with_crs(scenario(THREE, guests, ha_resources=ha), {"ha": "static", "auto_rebalance": True}),
+                    clock=0)
     assert sim.proxmox().cluster.options.get()["crs"] == {"ha": "static", "ha-auto-rebalance": 1}
     facts = runner.run_facts(connection(sim))
     assert facts["snapshot"]["cluster"]["crs"]["auto_rebalance"] is True
@@ -65,7 +44,7 @@ def test_ha_guests_skip_leaves_ha_guests_to_pve_auto_rebalance(simulator):
 def test_a_migration_ending_with_warnings_is_done_and_carries_them(simulator):
     sim = simulator(scenario(THREE, [(101, "qemu", "pve1", "running", 2)]), clock=30)
     sim.admin("POST", "faults", warn_vmid=101, warnings=1, message="mirror-scsi1: bandwidth limit reached")
-    result = run_migrate(connection(sim, plan=plan(101, "pve1", "pve2"), poll_interval=0.5), environ={})
+    result = run_migrate(connection(sim, plan=make_plan((1, 101, "pve1", "pve2")), poll_interval=0.5), environ={})
     entry = result_of(result, 101)
     assert entry["status"] == "done", entry
     assert entry["warnings"] == ["mirror-scsi1: bandwidth limit reached"]
@@ -78,8 +57,8 @@ def test_a_failed_migration_says_why(simulator):
     sim = simulator(scenario(THREE, [(101, "qemu", "pve1", "running", 2)]), clock=30)
     sim.admin("POST", "faults", fail_vmid=101, exitstatus="migration aborted",
               message="Can't connect to destination address using public key authentication")
-    result = run_migrate(connection(sim, plan=plan(101, "pve1", "pve2"), poll_interval=0.5, fail_task=False),
-                         environ={})
+    result = run_migrate(connection(sim, plan=make_plan((1, 101, "pve1", "pve2")), poll_interval=0.5,
+                                    fail_task=False), environ={})
     entry = result_of(result, 101)
     assert entry["status"] == "failed"
     # the log line is '<timestamp> ERROR: migration aborted (duration ..): <cause>'; the error keeps the cause
@@ -109,7 +88,7 @@ def test_cooldown_sees_a_move_older_than_the_nodes_25_newest_tasks(simulator):
 
 def test_unreadable_ha_rules_stop_the_collection_after_retries(simulator):
     sim = simulator(scenario(THREE, [(101, "qemu", "pve1", "running", 2)],
-                             [{"sid": "vm:101", "state": "started"}]), clock=0)
+                             ha_resources=[{"sid": "vm:101", "state": "started"}]), clock=0)
     sim.admin("POST", "faults", http_status=503, count=2, path="/cluster/ha/rules", message="busy")
     facts = runner.run_facts(connection(sim))     # two 503s, then an answer: retried, not dropped
     assert facts["snapshot"]["ha_rules"] == []
@@ -127,9 +106,7 @@ def test_a_step_that_needs_freed_room_runs_while_resources_still_lag(simulator):
     nodes = [("pve1", "9.1.2", 64), ("pve2", "9.1.2", 16), ("pve3", "9.1.2", 64)]
     sim = simulator(scenario(nodes, [(101, "qemu", "pve2", "running", 12), (102, "qemu", "pve1", "running", 12)],
                              rrd_interval=3600, start_time=999_997_300), clock=30)  # 100 s past a sample
-    two_steps = plan(101, "pve2", "pve3")
-    two_steps["moves"].append({"step": 2, "vmid": 102, "name": "g102", "source": "pve1", "target": "pve2",
-                               "reason": "test", "gain": 1.0, "cost": 1.0})
+    two_steps = make_plan((1, 101, "pve2", "pve3"), (2, 102, "pve1", "pve2"))
     result = run_migrate(connection(sim, plan=two_steps, poll_interval=0.5), environ={})
     assert [result_of(result, v)["status"] for v in (101, 102)] == ["done", "done"], result["results"]
     assert placements(sim) == {101: "pve3", 102: "pve2"}

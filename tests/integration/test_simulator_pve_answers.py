@@ -10,22 +10,10 @@ import requests
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
-GIB = 1024 ** 3
+from helpers import GIB, scenario
+
 STAMPED = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} ")
 THREE = [("pve1", "9.1.2", 64), ("pve2", "9.1.2", 64), ("pve3", "9.1.2", 64)]
-
-
-def scenario(nodes, guests, ha_resources=(), storages=(), **sim):
-    """nodes [(name, version, GiB)], guests [(vmid, type, node, status, GiB)]; ``sim``: the simulator block."""
-    node_docs = [{"node": n, "pve_version": v, "status": "online", "maxcpu": 32, "cpu": 0.1, "maxmem": m * GIB,
-                  "mem": GIB + sum(g[4] for g in guests if g[2] == n and g[3] == "running") * GIB,
-                  "maxdisk": 100 * GIB, "disk": 10 * GIB} for n, v, m in nodes]
-    guest_docs = [{"vmid": vmid, "type": kind, "name": "g%d" % vmid, "node": node, "status": status,
-                   "maxcpu": 2, "cpu": 0.2, "maxmem": mem * GIB, "mem": mem * GIB, "maxdisk": 10 * GIB}
-                  for vmid, kind, node, status, mem in guests]
-    return {"schema": "proxlb.balancer/snapshot/1", "cluster": {"name": "t"}, "nodes": node_docs,
-            "guests": guest_docs, "storages": list(storages), "ha_resources": list(ha_resources),
-            "simulator": dict({"migration_overhead": 2}, **sim)}
 
 
 def as_token(sim, tokenid, secret):
