@@ -64,6 +64,14 @@ options:
       - A label for the run shown beside the title, for example C(awaiting approval).
       - Defaults to C(planned) without results and C(executed) with them.
     type: str
+  history_size:
+    description:
+      - How many runs the run history keeps (C(history.jsonl) in O(dest), JSON lines, mode 0600). A report of a run that
+        was carried out (O(results) given, not in check mode) is added to it; the HTML report shows the last runs as a
+        chart (moves, predicted and measured spread) and every report shows the outcome, predicted vs measured.
+      - V(0) keeps no history file and draws no chart.
+    type: int
+    default: 30
 extends_documentation_fragment:
   - proxlb.balancer.proxlb
   - proxlb.balancer.proxlb.actiongroup_proxlb
@@ -165,6 +173,7 @@ def argument_spec():
         name=dict(type="str", default="report"),
         title=dict(type="str", default="Rebalance"),
         status=dict(type="str"),
+        history_size=dict(type="int", default=30),
     )
 
 

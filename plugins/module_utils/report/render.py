@@ -20,6 +20,7 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants i
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import artifacts
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PlanError
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.natural import natural_key
+from ansible_collections.proxlb.balancer.plugins.module_utils.report import history as runs
 
 from html import escape as _html_escape
 
@@ -160,6 +161,7 @@ def markdown(doc):
         lines += ["- %s (guests %s): %s" % (
             _md(u["rule"]), ", ".join(str(g) for g in u.get("guests", [])), _md(u["reason"]))
             for u in doc["unsatisfiable"]]
+    lines += runs.markdown_lines(doc)   # outcome (predicted vs measured) and the last runs (report/history.py)
     if doc["warnings"]:
         lines += ["", "## Warnings", ""] + ["- %s" % _md(w) for w in doc["warnings"]]
     return "\n".join(lines) + "\n"
@@ -252,6 +254,7 @@ def html(doc):
     out.append(_simple_table("unsatisfiable", ("rule", "guests", "reason"),
                              [(u["rule"], ", ".join(str(g) for g in u.get("guests", [])), u["reason"])
                               for u in doc["unsatisfiable"]], "none: every rule holds"))
+    out.append(runs.html_section(doc))   # outcome (predicted vs measured) and the run history chart
     if doc["warnings"]:
         out.append("<h2>Warnings</h2><ul>%s</ul>" % "".join("<li>%s</li>" % _esc(w) for w in doc["warnings"]))
     out.append("</body></html>\n")
@@ -310,5 +313,6 @@ def run_report(params):
     plan = _load(params.get("plan"), params.get("plan_file"), "plan")
     results = _load(params.get("results"), params.get("results_file"), "results")
     doc = summary(plan, results, title=params.get("title") or "Rebalance", status=params.get("status"))
+    runs.annotate(doc, plan, results, params.get("dest"), params.get("history_size"))
     paths = write(doc, plan, results, params["dest"], params.get("name") or "report")
     return {"changed": False, "paths": paths, "summary": doc, "markdown": markdown(doc)}
