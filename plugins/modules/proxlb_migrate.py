@@ -63,6 +63,15 @@ options:
     type: str
     choices: [continue, stop]
     default: continue
+  plan_ttl:
+    description:
+      - Seconds after its C(created) time that a given plan (O(plan) or O(plan_file)) may still be carried out; an
+        older plan is refused with one line before anything moves (plan again, or raise this). V(0) never expires.
+      - A plan without C(created) (written by hand) has no age and is not refused; the stale check (its guests still
+        on their planned sources) applies to every plan.
+      - Ignored when no plan is given (the plan made now is new). See the collection's C(docs/operations.md).
+    type: int
+    default: 86400
   journal:
     description:
       - A journal file on the controller (JSON lines), written before each migrate request and after each
@@ -176,6 +185,7 @@ def argument_spec():
         poll_interval=dict(type="float", default=2.0),
         targetstorage=dict(type="str"),
         restart_timeout=dict(type="int", default=180),
+        plan_ttl=dict(type="int", default=86400),
     )
 
 
