@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import parent_watch, run_migrate
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.progress import totals_line
 from ansible_collections.proxlb.balancer.plugins.plugin_utils.proxlb_action import ProxLBAction
 
@@ -15,8 +15,12 @@ class ActionModule(ProxLBAction):
     MODULE = "proxlb_migrate"
 
     def run_engine(self, params):
-        # one display line per started and finished move; the journal and plan_file live on the controller
-        result = run_migrate(params, self.environ(), check_mode=self.check_mode, progress=self.progress)
+        # one display line per started and finished move; the journal and plan_file live on the controller.
+        # This runs in Ansible's worker process, which leaves the controller's session: killed with -9 or
+        # SIGHUP, ansible-playbook does not take it along. The worker's parent is the controller, so a change
+        # of the parent process id means it is gone, and the run starts nothing more (executor.parent_watch).
+        result = run_migrate(params, self.environ(), check_mode=self.check_mode, progress=self.progress,
+                             alive=parent_watch())
         # in check mode nothing moved: "12 move(s) would be made"
         self.progress(totals_line(result["results"]["totals"], self.check_mode))
         return result

@@ -23,6 +23,17 @@ description:
     and at most C(balancing.per_node_jobs) into and out of each node; follows every task to its end and
     counts a move as done only when PVE says C(OK) and the guest is seen on its target.
   - A second run of the same plan changes nothing (every guest is C(already_done)).
+  - Fails closed - if the maintenance marker (datacenter notes) or the HA rules cannot be read (after a few
+    retries of transient 5xx answers), nothing is migrated and the task fails with one line.
+  - One run per cluster at a time - a lease line in the datacenter notes (written with PVE's C(digest)) and,
+    with O(journal), an OS lock on the journal file. A second run waits up to O(lock_timeout) seconds, then
+    fails naming the holder. An expired lease is taken over with a warning. The lease is removed at the end.
+  - Migrations started by others (HA, CRS, an admin) count against C(balancing.per_node_jobs) and the live
+    memory; a move held back by them waits up to C(balancing.max_job_validation) seconds.
+  - A migrate request whose answer is lost (timeout) is never sent again; its task is looked for in the
+    source node's task list and followed.
+  - When the controller process dies, the worker starts no further migration; the next run with the same
+    journal follows the tasks left in flight.
 author:
   - proxlb.balancer maintainers (@proxlb)
 options:
@@ -60,9 +71,16 @@ options:
     description:
       - A failed or timed-out move always stops the later moves that needed the room it would free.
       - V(continue) goes on with the independent moves; V(stop) starts no further move.
+      - Either way the task fails at the end when a move failed or timed out, unless O(fail_task=false).
     type: str
     choices: [continue, stop]
     default: continue
+  fail_task:
+    description:
+      - Fail the task when any move failed or timed out (after every other move ended, with the results).
+      - V(false) reports the results and returns C(ok) with C(msg) set, for those who want a report only.
+    type: bool
+    default: true
   plan_ttl:
     description:
       - Seconds after its C(created) time that a given plan (O(plan) or O(plan_file)) may still be carried out; an
@@ -72,6 +90,12 @@ options:
       - Ignored when no plan is given (the plan made now is new). See the collection's C(docs/operations.md).
     type: int
     default: 86400
+  lock_timeout:
+    description:
+      - Seconds to wait for another run that holds the cluster lease (or the same O(journal)) before failing
+        with the holder's name. V(0) fails at once.
+    type: int
+    default: 120
   journal:
     description:
       - A journal file on the controller (JSON lines), written before each migrate request and after each
@@ -148,7 +172,8 @@ results:
       type: str
     results:
       description:
-        - C({vmid, source, target, status, upid, started, finished, error}) per planned move, in plan order.
+        - C({vmid, source, target, status, upid, started, finished, error, warnings}) per planned move, in plan
+        order.
         - C(status) is C(done), C(already_done), C(skipped), C(failed) or C(timed_out); C(error) says why
           for every status but C(done) and C(already_done).
       type: list
@@ -156,13 +181,25 @@ results:
     totals:
       description: Count of moves per status, C(moves) (all) and C(seconds) (wall time of the run).
       type: dict
+    measured:
+      description:
+        - The cluster read again after the run, beside the plan's prediction (C(nodes_after), C(metrics.after)).
+        - C(nodes) maps each node to C(mem_pct), C(cpu_pct), C(disk_pct) (percent of capacity less reserves, as the
+          plan counts them), C(guests) and C(status); C(spread) is the highest minus the lowest percentage over
+          the online nodes per resource (C(memory), C(cpu), C(disk)); C(at) is when it was read.
+        - Empty in check mode.
+      type: dict
+measured:
+  description: The same as RV(results.measured).
+  returned: success
+  type: dict
 diff:
   description: Placements of the guests moved (in check mode, that would move), vmid to node.
   returned: success
   type: dict
   sample: {before: {"101": pve1}, after: {"101": pve3}}
 msg:
-  description: Why the run failed, or which move did not succeed.
+  description: Why the run failed, or which move did not succeed (the task fails then, unless O(fail_task=false)).
   returned: when a move failed or the run stopped
   type: str
 """
@@ -185,6 +222,8 @@ def argument_spec():
         poll_interval=dict(type="float", default=2.0),
         targetstorage=dict(type="str"),
         restart_timeout=dict(type="int", default=180),
+        fail_task=dict(type="bool", default=True),
+        lock_timeout=dict(type="int", default=120),
         plan_ttl=dict(type="int", default=86400),
     )
 

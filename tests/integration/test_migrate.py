@@ -86,7 +86,8 @@ def test_a_failing_task_is_failed_with_pves_exit_status_and_stops_what_depends_o
     assert "disk copy broke" in got[102]["error"]
     assert got[101]["status"] == "skipped" and "102" in got[101]["error"]   # needed the room 102 frees
     assert got[103]["status"] == "done"                                     # independent: continues
-    assert "did not succeed" in result["msg"] and result.get("failed") is not True
+    # a failed move fails the task (fail_task defaults to true); on_failure only let 103 go on
+    assert "did not succeed" in result["msg"] and result.get("failed") is True
     assert placements(sim) == {101: "pve1", 102: "pve2", 103: "pve1"}
     assert all(not g.get("lock") for g in sim.proxmox().cluster.resources.get(type="vm"))
 

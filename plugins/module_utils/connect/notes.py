@@ -23,9 +23,17 @@ ATTEMPTS = 8
 _MISMATCH = ("detected modified configuration", "digest")
 
 
-def read(client):
-    """(notes text, digest or None)."""
-    options = client.get("/cluster/options") or {}
+def read(client, sleep=time.sleep, attempts=4):
+    """(notes text, digest or None); transient errors (5xx, no answer) are retried a few times."""
+    for attempt in range(attempts):
+        try:
+            options = client.get("/cluster/options") or {}
+            break
+        except ApiError as exc:
+            if getattr(exc, "status_code", None) not in (500, 502, 503, 504, 595, 596, None) \
+                    or attempt + 1 == attempts:
+                raise
+            sleep(0.5 * (attempt + 1))
     if not isinstance(options, dict):
         return "", None
     return str(options.get("description") or ""), options.get("digest") or None
@@ -42,7 +50,7 @@ def edit(client, change, attempts=ATTEMPTS, sleep=time.sleep):
     ``change`` may raise to abort (nothing is written); it is called again after each digest mismatch,
     on the text as it is then."""
     for attempt in range(attempts):
-        text, digest = read(client)
+        text, digest = read(client, sleep)
         new = change(text)
         if new is None or new == text:
             return text, False
