@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import copy
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import clock
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import PLAN_SCHEMA, utc_stamp
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.natural import natural_key
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import fingerprint
@@ -59,7 +60,7 @@ def plan_document(snapshot, options, moves, skipped=(), unsatisfiable=(), nodes_
     return {
         "schema": PLAN_SCHEMA,
         "fingerprint": snapshot.get("fingerprint") or fingerprint(snapshot),
-        "created": utc_stamp(),
+        "created": utc_stamp(clock.now()),   # the injectable clock (common/clock.py): plan_ttl counts from it
         "options": dict((k, copy.deepcopy(options[k])) for k in BEHAVIOUR_KEYS if k in options),
         "moves": [_move(m) for m in moves],
         "skipped": sorted(skipped, key=lambda s: s["vmid"]),
