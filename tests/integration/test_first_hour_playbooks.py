@@ -140,3 +140,15 @@ def test_a_check_run_of_maintenance_does_not_overwrite_the_real_report(simulator
     checks = sorted(reports.glob("maintenance-pve1-present-*-check.md"))
     assert len(checks) == 1 and "check mode" in checks[0].read_text()
     assert real[0].read_text() == before
+
+
+def test_best_node_playbook_prints_one_readable_line_per_node(simulator, tmp_path):
+    sim = simulator("demo.json")
+    proc = _playbook("best_node", sim_env(sim), tmp_path, "-e", '{"best_node_memory": 2048}')
+    _ok(proc)
+    shown = proc.stdout.split("Show the choice and why")[1].split("TASK [")[0]
+    lines = re.findall(r'^\s+"(pve\d+) +(score +[\d.]+|no fit) +(.*)",?$', shown, re.M)
+    assert sorted(n for n, _s, _r in lines) == ["pve1", "pve2", "pve3", "pve4", "pve5"], shown
+    assert "['" not in shown and "[\\'" not in shown
+    # pve5 is in HA maintenance: it says so instead of a score
+    assert [r for n, s, r in lines if n == "pve5" and s == "no fit" and "maintenance" in r]
