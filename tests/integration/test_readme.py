@@ -100,3 +100,16 @@ def test_readme_commands_run_in_order_on_a_fresh_machine(simulator, tmp_path):
         assert placement[move["vmid"]] == move["target"], move
     results = [json.loads(p.read_text()) for p in reports.glob("rebalance-*-results.json")]
     assert any(r["totals"]["done"] == len(plan["moves"]) for r in results), [r["totals"] for r in results]
+
+
+def test_make_demo_ends_with_the_html_report_path():
+    """The README's `make demo` (its `venv` step is the checkout's own): the summary, then the HTML report's path."""
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "demo.py")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, env=dict((k, v) for k, v in os.environ.items()
+                                                           if not k.startswith(("PROXMOX_", "PROXLB_"))))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("HTML report: ") and last.endswith(".html"), last
+    report = pathlib.Path(last.split(": ", 1)[1])
+    assert report.exists() and "<html" in report.read_text()[:500].lower()
+    assert "# Rebalance: executed" in proc.stdout

@@ -133,7 +133,6 @@ def test_given_only_hides_defaults_from_the_precedence():
 
 def test_module_main_passes_only_given_connection_options(monkeypatch, tmp_path):
     """The plain-module path (no action plugin): the environment's port wins over the spec's 8006."""
-    import json
     import pytest
     from ansible.module_utils.testing import patch_module_args
     from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
@@ -149,4 +148,3 @@ def test_module_main_passes_only_given_connection_options(monkeypatch, tmp_path)
         with pytest.raises(SystemExit):
             proxlb_plan.main()
     assert seen["api_port"] == 8443 and seen["validate_certs"] is True
-    assert json  # result printed to stdout; the exit is enough here
