@@ -126,3 +126,74 @@ def plan_invariants(snapshot, options, rules, result):
     for broken in objective.violations(where, rules, set(n["node"] for n in snapshot["nodes"]), eligible):
         assert broken["rule"] in reported, (broken, result["unsatisfiable"])
     return after
+
+
+# ---------------------------------------------------------------------- browser screenshots of reports
+def chromium():
+    """The headless browser the report tests use, or None (those tests skip, saying so)."""
+    import shutil
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def screenshot(html_text, directory, name, size="1000,1600"):
+    """Render ``html_text`` in headless chromium; returns (width, height, rows of RGB tuples)."""
+    import subprocess
+    page = os.path.join(str(directory), name + ".html")
+    png = os.path.join(str(directory), name + ".png")
+    with open(page, "w") as handle:
+        handle.write(html_text)
+    subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    "--force-device-scale-factor=1", "--window-size=%s" % size, "--screenshot=%s" % png,
+                    "file://%s" % page], capture_output=True, timeout=120, check=False,
+                   env=dict(os.environ, HOME=str(directory)))
+    assert os.path.exists(png), "chromium wrote no screenshot"
+    return read_png(png)
+
+
+def read_png(path):
+    """(width, height, rows of RGB tuples) from an 8-bit RGB/RGBA non-interlaced PNG, as chromium writes."""
+    import struct
+    import zlib
+    with open(path, "rb") as handle:
+        data = handle.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width, height, colour = 8, b"", 0, 0, 2
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, colour, _c, _f, interlace = struct.unpack(">IIBBBBB", body)
+            assert depth == 8 and colour in (2, 6) and interlace == 0
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    channels = 3 if colour == 2 else 4
+    raw = zlib.decompress(idat)
+    stride = width * channels
+    rows, previous = [], bytearray(stride)
+    for y in range(height):
+        kind = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            left = line[i - channels] if i >= channels else 0
+            up = previous[i]
+            corner = previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + ((left + up) >> 1)) & 0xFF
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
+        rows.append([tuple(line[x * channels:x * channels + 3]) for x in range(width)])
+        previous = line
+    return width, height, rows
+
+
+def colour_pixels(rows, hex_colour, tolerance=6):
+    """How many pixels of a screenshot have ``hex_colour`` (within ``tolerance`` per channel)."""
+    want = tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return sum(1 for row in rows for px in row if all(abs(a - b) <= tolerance for a, b in zip(px, want)))
