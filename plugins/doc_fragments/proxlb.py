@@ -93,6 +93,10 @@ options:
         C(balanciness), C(memory_threshold), C(balance_types), C(node_resource_reserve), C(pools), and this
         collection's additions (C(weights), C(cpu_overcommit), C(margin), C(max_migrations),
         C(exclude_vmids), C(exclude_names), C(include_vmids)). See C(docs/engine.md).
+      - C(windows) and C(blackouts) (lists of C("DAYS HH:MM-HH:MM") such as C("mon-fri 22:00-06:00"); an end before
+        the start runs past midnight; a blackout wins) say when moves may run, in C(timezone) (an IANA name; the
+        controller's zone by default); outside them a plan has no moves and a run starts no more. See
+        C(docs/operations.md).
     type: dict
   service:
     description:
@@ -126,6 +130,9 @@ options:
     description:
       - A guest migrated within this time (cluster task history), for example C(6h), is not moved again by
         balancing; rules and maintenance still move it. Prevents oscillation.
+      - V(adaptive) (or C({adaptive: true, base: 15m, cap: 6h, window: 24h})) learns per guest - it is held for
+        the longer of C(base) and its last migration's duration, doubled for each repeat within C(window), at most
+        C(cap); a guest that went there and back (A -> B -> A) is reported as ping-pong. See C(docs/operations.md).
     type: raw
   ha_guests:
     description:
