@@ -142,3 +142,30 @@ def test_a_plan_older_than_its_ttl_is_refused_in_one_line():
         clock.check_plan_age(plan, -1)
     with pytest.raises(ConfigError, match="plan_ttl: must be at least 0"):
         config.check_run_options({"plan_ttl": -5})
+
+
+def test_windows_govern_balancing_not_a_maintenance_drain_or_return():
+    from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import plan
+    assert windows.governs({"mode": "balance"}) and windows.governs({"mode": "enforce"}) and windows.governs(None)
+    assert not windows.governs({"mode": "evacuate", "evacuate_nodes": ["pve1"]})
+    assert not windows.governs({"proxmox_cluster": {}, "balancing": {}})      # proxlb_maintenance's return plan
+    gib = 1024 ** 3
+    snapshot = {"schema": "proxlb.balancer/snapshot/1", "cluster": {"name": "t"},
+                "nodes": [{"node": n, "status": "online", "maxcpu": 8, "cpu": 0.1, "maxmem": 64 * gib, "mem": 8 * gib,
+                           "maxdisk": 0, "disk": 0} for n in ("pve1", "pve2")],
+                "guests": [{"vmid": 101, "type": "qemu", "name": "a", "node": "pve1", "status": "running", "maxcpu": 2,
+                            "cpu": 0.1, "maxmem": 4 * gib, "mem": 4 * gib, "maxdisk": 0, "disk": 0}]}
+    always = {"blackouts": ["* 00:00-24:00"], "timezone": "UTC"}
+    held = plan(snapshot, {"mode": "enforce", "evacuate_nodes": [], "balancing": always,
+                           "proxmox_cluster": {"maintenance_nodes": ["pve1"]}})
+    assert held["moves"] == [] and held["schedule"]["allowed"] is False
+    # the compliance run waits for the blackout too: the guest stays on the maintenance node for now
+    assert held["warnings"][-1].startswith("no moves: blackout") and held["metrics"]["after"]["on_drain_nodes"] == 1
+    drained = plan(snapshot, {"mode": "evacuate", "evacuate_nodes": ["pve1"], "balancing": always})
+    assert [m["vmid"] for m in drained["moves"]] == [101] and "schedule" not in drained
+    with clock.use(lambda: at("2026-06-01 12:00")):
+        assert windows.executor_stop(always, 3, [], {"options": {"mode": "evacuate"}}) is None
+        warnings = []
+        assert windows.executor_stop(always, 3, warnings, {"moves": []}).startswith("blackout '* 00:00-24:00'")
+        assert warnings == ["no more moves started: blackout '* 00:00-24:00' (now Mon 12:00 UTC); 3 planned move(s) "
+                            "left for a later run"]

@@ -288,9 +288,22 @@ def closed_reason(balancing, now=None):
     return None if ok else reason
 
 
-def executor_stop(balancing, left, warnings):
+def governs(plan_options):
+    """Windows and blackouts govern balancing: every plan except a maintenance drain (mode ``evacuate``) and a
+    maintenance return (proxlb_maintenance's plan: options without a mode), which are asked for now."""
+    if not isinstance(plan_options, dict):
+        return True
+    mode = plan_options.get("mode")
+    if mode == "evacuate":
+        return False
+    return not (mode is None and "balancing" in plan_options)
+
+
+def executor_stop(balancing, left, warnings, plan=None):
     """What the executor asks as moves start: None while moves may run; else the reason, and a warning
     saying how many planned moves are left for a later run."""
+    if plan is not None and not governs(plan.get("options")):
+        return None
     reason = closed_reason(balancing)
     if reason:
         warnings.append("no more moves started: %s; %d planned move(s) left for a later run" % (reason, left))

@@ -565,7 +565,7 @@ class Executor(object):
 
     def start_eligible(self):
         if self.pending and self.stop_reason is None:   # balancing windows, checked as moves start (docs/operations.md)
-            self.stop(windows.executor_stop(self.balancing, len(self.pending), self.warnings))
+            self.stop(windows.executor_stop(self.balancing, len(self.pending), self.warnings, self.plan))
         for move in list(self.pending):
             if self.stop_reason:
                 self.finish(move, "skipped", "not started: %s" % self.stop_reason)

@@ -59,7 +59,9 @@ def table_imbalance(table, nodes=None):
 def schedule_status(options):
     """The window status of a plan ({allowed, reason, ...}) when windows or blackouts are set, else None."""
     schedule = windows.schedule_of((options or {}).get("balancing"))
-    return schedule.status() if schedule is not None else None
+    if schedule is None or not windows.governs(options):
+        return None   # a maintenance drain (mode evacuate) is asked for now: windows do not hold it
+    return schedule.status()
 
 
 def closed_plan(planner, status):
