@@ -26,8 +26,17 @@ def start_simulator(scenario, token, ca_path):
     return proc, line.split(" ", 1)[1]
 
 
+def link_collection():
+    """Ansible finds the collection by name: the checkout linked into .build/collections (as `make venv` does)."""
+    link = BUILD / "collections" / "ansible_collections" / "proxlb" / "balancer"
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(ROOT)
+
+
 def main():
     BUILD.mkdir(exist_ok=True)
+    link_collection()
     secret = secrets.token_hex(16)
     token = "root@pam!demo=%s" % secret
     ca_path = BUILD / "demo-ca.pem"
