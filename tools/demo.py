@@ -11,7 +11,9 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = ROOT / ".build"
-PLAYBOOKS = ["facts.yml", "plan.yml", "rebalance.yml"]
+# the rebalance carries out the plan plan.yml saved (PROXLB_PLAN_FILE): the plan shown is the plan that runs
+PLAYBOOKS = [("facts.yml", []), ("plan.yml", []),
+             ("rebalance.yml", ["-e", "rebalance_execute_plan_file=%s" % (BUILD / "demo-plan.json")])]
 
 
 def start_simulator(scenario, token, ca_path):
@@ -50,17 +52,18 @@ def main():
                ANSIBLE_COLLECTIONS_PATH=str(BUILD / "collections"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False")
     try:
-        for playbook in PLAYBOOKS:
-            print("\n=== ansible-playbook playbooks/%s" % playbook, flush=True)
-            code = subprocess.call([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "playbooks/%s" % playbook],
-                                   cwd=ROOT, env=env)
+        for playbook, args in PLAYBOOKS:
+            print("\n=== ansible-playbook playbooks/%s %s" % (playbook, " ".join(args)), flush=True)
+            code = subprocess.call([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "playbooks/%s" % playbook]
+                                   + args, cwd=ROOT, env=env)
             if code:
                 sys.exit("demo failed in %s (exit %d)" % (playbook, code))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
     reports = sorted(pathlib.Path(env["PROXLB_REPORT_DIR"]).glob("rebalance-*.html"), key=lambda p: p.stat().st_mtime)
-    print("\ndemo done: snapshot %s, plan %s" % (env["PROXLB_SNAPSHOT_FILE"], env["PROXLB_PLAN_FILE"]))
+    print("\ndemo done: snapshot %s, plan %s (the one carried out)" % (env["PROXLB_SNAPSHOT_FILE"],
+                                                                       env["PROXLB_PLAN_FILE"]))
     print("HTML report: %s" % (reports[-1] if reports else "none written (see the output above)"))
 
 
