@@ -152,3 +152,31 @@ def test_best_node_playbook_prints_one_readable_line_per_node(simulator, tmp_pat
     assert "['" not in shown and "[\\'" not in shown
     # pve5 is in HA maintenance: it says so instead of a score
     assert [r for n, s, r in lines if n == "pve5" and s == "no fit" and "maintenance" in r]
+
+
+def _diff_block(text, task):
+    """The '--- before' ... block printed under a task's banner."""
+    section = text.split("TASK [%s]" % task)[1].split("TASK [")[0]
+    start = section.index("--- before")
+    return "\n".join(line for line in section[start:].splitlines()
+                     if line[:1] in ("-", "+", " ", "@") and line.strip())
+
+
+def test_plan_and_migrate_print_one_diff_format_and_check_mode_says_would(simulator, tmp_path):
+    sim = simulator("small.json")
+    before = sim.admin("GET", "/state")["fingerprint"]
+    proc = run_playbook(tmp_path, """
+        - name: Plan
+          proxlb.balancer.proxlb_plan:
+          register: planned
+        - name: Migrate
+          proxlb.balancer.proxlb_migrate:
+            plan: "{{ planned.plan }}"
+        """, sim_env(sim), "--check", "--diff")
+    _ok(proc)
+    plan_diff, migrate_diff = _diff_block(proc.stdout, "Plan"), _diff_block(proc.stdout, "Migrate")
+    assert plan_diff == migrate_diff and plan_diff.startswith("--- before\n+++ after\n@@")
+    moves = re.search(r"proxlb: (\d+) move\(s\) planned", proc.stdout).group(1)
+    assert "proxlb: %s move(s) would be made" % moves in proc.stdout
+    assert " done" not in proc.stdout.split("TASK [Migrate]")[1]
+    assert sim.admin("GET", "/state")["fingerprint"] == before
