@@ -47,8 +47,15 @@ _TRANSIENT = (500, 502, 503, 504, 595, 596, None)
 _POST_ATTEMPTS = 3
 _VERIFY_POLLS = 5
 _READ_ATTEMPTS = 5
-# the full /cluster/resources is read again at most every this many poll rounds (and when a step begins)
+# The full /cluster/resources is read again when a step begins; before further starts only when the view
+# is REFRESH_ROUNDS rounds old and REFRESH_STARTS moves were started on it, or REFRESH_MAX_ROUNDS old; while
+# moves wait for others' migrations every REFRESH_ROUNDS rounds; once at the end (verification, measured).
 REFRESH_ROUNDS = 5
+REFRESH_STARTS = 10
+REFRESH_MAX_ROUNDS = 30
+# /cluster/tasks is read every round while a task of ours may end; after a read in which none ended, the
+# next reads are spaced out up to every TASKS_BACKOFF + 1 rounds
+TASKS_BACKOFF = 3
 # a POST whose answer was lost: how long (s, at least) its task is looked for before the move is given up
 _LOST_GRACE = 10.0
 _MIGRATE_TYPES = ("qmigrate", "vzmigrate", "hamigrate")
@@ -254,6 +261,9 @@ class Executor(object):
         self.round = 0
         self.refreshed_round = None
         self.started_steps = set()
+        self.starts_since_refresh = 0
+        self.tasks_read_round = None
+        self.tasks_skip = 0
         self._tasks_round = None
         self._tasks = None
         self.measured = {}
@@ -264,6 +274,7 @@ class Executor(object):
         self.live.load(self.client.get("/cluster/resources") or [])
         self.refreshed_at = self.clock()
         self.refreshed_round = self.round
+        self.starts_since_refresh = 0
         for vmid, target in list(self.live.moved.items()):
             if (self.live.guests.get(vmid) or {}).get("node") == target:
                 del self.live.moved[vmid]
@@ -331,9 +342,16 @@ class Executor(object):
         self._verify()
         return True
 
-    def view_is_old(self):
-        """True when the last full read is more than REFRESH_ROUNDS rounds old."""
-        return self.refreshed_round is None or self.round - self.refreshed_round >= REFRESH_ROUNDS
+    def view_is_old(self, rounds=REFRESH_ROUNDS):
+        """True when the last full read is more than ``rounds`` rounds old."""
+        return self.refreshed_round is None or self.round - self.refreshed_round >= rounds
+
+    def view_due_before_start(self):
+        """Read the cluster again before this start? Not per start: after REFRESH_STARTS starts on an old view."""
+        if self.refreshed_round == self.round:
+            return False
+        return (self.view_is_old() and self.starts_since_refresh >= REFRESH_STARTS) \
+            or self.view_is_old(REFRESH_MAX_ROUNDS)
 
     def _read_required(self, path, what, **params):
         """Read what a hard rule depends on: transient errors are retried a few times, then the run stops
@@ -496,7 +514,8 @@ class Executor(object):
                 for move in list(self.pending):
                     self.finish(move, "skipped", move.get("waiting") or self.stop_reason or "could not start")
                 break
-            if (self.verifying or self._waiting_on_others()) and self.view_is_old():
+            if (self._waiting_on_others() and self.view_is_old()) or \
+                    (self.verifying and self.view_is_old(REFRESH_MAX_ROUNDS)):
                 self._refresh_or_retry()
             self.sleep(float(self.settings["poll_interval"]))
         if not self.orphaned and not self.check_mode:
@@ -593,10 +612,11 @@ class Executor(object):
                 # a new step: read the cluster once before its first move (between steps, others act)
                 if not self._refresh_or_retry():
                     return
-            if self.view_is_old() and self.refreshed_round != self.round:
+            if self.view_due_before_start():
                 if not self._refresh_or_retry():
                     return
             self.started_steps.add(move["step"])
+            self.starts_since_refresh += 1
             self._try_start(move)
             if self.fatal:
                 self.stop(self.fatal)
@@ -677,7 +697,7 @@ class Executor(object):
         entries = list(self.live.nodes.values())
         entries += [dict(g, node=self.live.node_of(v)) for v, g in sorted(self.live.guests.items())]
         key = (self.refreshed_round, self.round if self.check_mode else None, tuple(self.live.marker),
-               tuple(sorted(self.live.moved.items())))
+               tuple(sorted(self.live.moved.items())), tuple(sorted(self.versions.items())))
         if key != self.placement.key:
             self.placement.update(key, live_snapshot(entries, self.live.base, self.live.marker, self.live.ha,
                                                      self.versions))
@@ -777,14 +797,23 @@ class Executor(object):
         there is asked for by its UPID), HA requests followed to their real task, lost POSTs reconciled."""
         need_refresh = False
         listed = {}
-        if any(m["phase"] in ("task", "ha") for m in self.inflight):
-            listed = dict((t.get("upid"), t) for t in (self.cluster_tasks() or []))
+        tracked = [m for m in self.inflight if m["phase"] in ("task", "ha", "find")]
+        if tracked and (self.tasks_read_round is None or self.round - self.tasks_read_round > self.tasks_skip
+                        or any(self.clock() - m["t0"] > self.timeout for m in tracked)):
+            self.tasks_read_round = self.round
+            answer = self.cluster_tasks()
+            listed = dict((t.get("upid"), t) for t in (answer or []))
+            ended = [m for m in tracked if m["phase"] in ("task", "ha") and _ended(listed.get(m["upid"]))]
+            self.tasks_skip = 0 if ended or answer is None else min(self.tasks_skip + 1, TASKS_BACKOFF)
+        elif tracked:
+            tracked = []   # this round rests: nothing of ours ended in the last read
         for move in list(self.inflight):
             if move["phase"] == "lost":
                 self._reconcile_lost(move)
                 continue
             if move["phase"] == "find":
-                need_refresh = need_refresh or self.view_is_old()
+                continue
+            if move not in tracked:
                 continue
             node = upid_fields(move["upid"])[0]
             task = listed.get(move["upid"])
@@ -809,17 +838,34 @@ class Executor(object):
         for move in list(self.inflight):
             if move["phase"] == "lost":
                 continue
-            if move["phase"] == "find":
-                guest = self.live.guests.get(move["vmid"]) or {}
-                real = self._find_task(move, move["ha_since"], running=False)
+            if move["phase"] == "find" and move in tracked:
+                real = self._real_task(move, listed)
                 if real and real != move["upid"]:
                     move["upid"], move["phase"] = real, "task"
                     self.journal.posted(move, real)
                     continue
-                if guest.get("node") == move["target"] and not guest.get("lock"):
+                guest = self.live.guests.get(move["vmid"]) or {}
+                if self.refreshed_round == self.round and guest.get("node") == move["target"] \
+                        and not guest.get("lock"):
                     self.finish(move, "done")
                     continue
+                move["find_rounds"] = move.get("find_rounds", 0) + 1
             self._check_overdue(move)
+
+    def _real_task(self, move, listed):
+        """The qmigrate/vzmigrate task HA started for an HA guest's request: from the ``/cluster/tasks`` read
+        of this round; every REFRESH_ROUNDS rounds also from the source node's own list (older tasks)."""
+        kind = move.get("type") or (self.live.guests.get(move["vmid"]) or {}).get("type") or "qemu"
+        wanted = TASK_TYPES.get(kind, "qmigrate")
+        found = [t for t in listed.values() if t.get("type") == wanted and str(t.get("id")) == str(move["vmid"])
+                 and t.get("node") == move["source"] and int(t.get("starttime") or 0) >= int(move["ha_since"])]
+        if found:
+            return max(found, key=lambda t: int(t.get("starttime") or 0))["upid"]
+        if move.get("find_rounds", 0) % REFRESH_ROUNDS == REFRESH_ROUNDS - 1:
+            if self.refreshed_round != self.round:
+                self._refresh_or_retry()
+            return self._find_task(move, move["ha_since"], running=False)
+        return None
 
     def _task_stopped(self, move, node, task):
         """A task of ours ended: failed, or (HA request) look for the real task, or verify the guest."""
@@ -929,6 +975,11 @@ class Executor(object):
         totals["seconds"] = round(seconds, 1)
         return {"schema": RESULTS_SCHEMA, "fingerprint": self.plan.get("fingerprint"), "results": results,
                 "totals": totals, "measured": self.measured}
+
+
+def _ended(task):
+    """True when a ``/cluster/tasks`` entry is a finished task."""
+    return task is not None and (task.get("endtime") is not None or task.get("status") not in (None, "RUNNING"))
 
 
 def _task_user(task):
