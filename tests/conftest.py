@@ -8,7 +8,7 @@
 Helpers that are not fixtures live in tests/helpers.py. Tests run in parallel (pytest-xdist, see the
 Makefile): every simulator listens on a port the kernel picks and keeps its files in its own temporary
 directory, and nothing a test writes goes into the checkout or the user's home (Hypothesis keeps no example
-database; Ansible's home is .build/ansible-home unless ANSIBLE_HOME says otherwise).
+database; Ansible's home is .build/, as in the Makefile, unless ANSIBLE_HOME says otherwise).
 Where timing matters, use ``clock=0`` and advance simulated time with ``admin("POST", "clock", ...)``.
 """
 
@@ -32,7 +32,7 @@ DEFAULT_CLOCK = 30  # fast enough that migrations finish in a fraction of a seco
 settings.register_profile("proxlb", database=None)
 settings.load_profile("proxlb")
 # ansible-playbook runs by the tests keep their temporary files and caches inside the project
-os.environ.setdefault("ANSIBLE_HOME", os.path.join(ROOT, ".build", "ansible-home"))
+os.environ.setdefault("ANSIBLE_HOME", os.path.join(ROOT, ".build"))
 
 
 class SimulatorProcess(object):
