@@ -99,3 +99,19 @@ def test_the_history_chart_draws_the_runs_it_is_given(tmp_path):
     _w, _h, rows = screenshot(render.html(_doc(_runs([10, 2, 2, 2], measured=False))), tmp_path, "c", size="760,900")
     assert colour_pixels(rows, history.MEASURED_COLOUR) < 200
     assert colour_pixels(rows, history.PREDICTED_COLOUR) > legend + 400
+
+
+def test_a_report_says_which_window_held_the_plan_and_lists_the_recommended_moves(tmp_path):
+    plan = {"schema": "proxlb.balancer/plan/1", "moves": [], "nodes_before": {}, "nodes_after": {},
+            "schedule": {"allowed": False, "reason": "blackout 'sat,sun 01:00-05:00' (now Sat 02:00 UTC)"},
+            "recommended": [{"step": 1, "vmid": 101, "name": "db", "type": "qemu", "source": "pve1", "target": "pve3",
+                             "reason": "plb_manual, recommended: balance", "gain": 9.0, "cost": 1}]}
+    report = render.run_report({"plan": plan, "dest": str(tmp_path), "name": "held"})
+    assert "No moves: blackout 'sat,sun 01:00-05:00' (now Sat 02:00 UTC)." in report["markdown"]
+    assert "within its balanciness" not in report["markdown"]
+    assert "| 101 | pve1 | pve3 | plb_manual, recommended: balance |" in report["markdown"]
+    with open(report["paths"]["html"]) as handle:
+        page = handle.read()
+    assert '<tr class="recommended"><td>101</td><td>pve1</td><td>pve3</td>' in page
+    assert "No moves: blackout &#x27;sat,sun 01:00-05:00&#x27;" in page
+    assert report["summary"]["recommended"][0]["vmid"] == 101

@@ -144,11 +144,29 @@ def _fmt(value, unit=" pp"):
     return "-" if value is None else ("%.1f%s" % (value, unit) if unit else "%.3f" % value)
 
 
+def no_moves(doc):
+    """What a report says about a plan without moves: the window that held it, or that nothing was needed."""
+    schedule = doc.get("schedule") or {}
+    if schedule and schedule.get("allowed") is False:
+        return "No moves: %s." % schedule.get("reason")
+    return "No moves: the cluster is within its balanciness and every rule holds."
+
+
+def _recommended_rows(doc):
+    return [(m.get("vmid"), m.get("source"), m.get("target"), m.get("reason")) for m in doc.get("recommended") or []]
+
+
 def markdown_lines(doc):
+    lines = []
+    if doc.get("recommended"):
+        lines += ["", "## Recommended moves (plb_manual, not carried out)", "", "| guest | from | to | reason |",
+                  "|---|---|---|---|"]
+        lines += ["| %s | %s | %s | %s |" % tuple(str(c).replace("|", "\\|") for c in row)
+                  for row in _recommended_rows(doc)]
     result = doc.get("outcome")
     if not result:
-        return []
-    lines = ["", "## Outcome", "", "| | weighted spread | PVE imbalance |", "|---|---|---|"]
+        return lines
+    lines += ["", "## Outcome", "", "| | weighted spread | PVE imbalance |", "|---|---|---|"]
     for label, key in (("before", "before"), ("predicted", "predicted"), ("measured", "measured")):
         values = result.get(key) or {}
         lines.append("| %s | %s | %s |" % (label, _fmt(values.get("weighted_spread")),
@@ -161,9 +179,15 @@ def markdown_lines(doc):
 
 def html_section(doc):
     """The outcome table and the run history chart, as HTML (inline SVG)."""
+    out = []
+    if doc.get("recommended"):
+        out.append("<h2>Recommended moves (plb_manual, not carried out)</h2><table><thead><tr><th>guest</th><th>from</th>"
+                   "<th>to</th><th>reason</th></tr></thead><tbody>%s</tbody></table>" % "".join(
+                       '<tr class="recommended">%s</tr>' % "".join("<td>%s</td>" % _esc(c) for c in row)
+                       for row in _recommended_rows(doc)))
     result = doc.get("outcome")
     if not result:
-        return ""
+        return "\n".join(out)
     rows = []
     for label, key in (("before", "before"), ("predicted", "predicted"), ("measured", "measured")):
         values = result.get(key) or {}
@@ -171,7 +195,7 @@ def html_section(doc):
             key, label, _esc(_fmt(values.get("weighted_spread"))), _esc(_fmt(values.get("pve_imbalance"), None))))
     note = ("" if result.get("measured") else
             "<p>Not measured: the cluster is read again only after a run that carried the plan out.</p>")
-    out = ['<h2>Outcome</h2><table class="outcome"><thead><tr><th></th><th>weighted spread</th>'
+    out += ['<h2>Outcome</h2><table class="outcome"><thead><tr><th></th><th>weighted spread</th>'
            '<th>PVE imbalance (0-1)</th></tr></thead><tbody>%s</tbody></table>%s' % ("".join(rows), note)]
     runs = doc.get("history") or []
     if runs:

@@ -102,6 +102,8 @@ def summary(plan, results=None, title="Rebalance", status=None, generated=None):
         "skipped": list(plan.get("skipped", [])),
         "unsatisfiable": list(plan.get("unsatisfiable", [])),
         "warnings": list(plan.get("warnings", [])),
+        "schedule": plan.get("schedule"),                    # balancing windows (docs/operations.md)
+        "recommended": list(plan.get("recommended", [])),    # plb_manual moves, never carried out
     }
 
 
@@ -152,7 +154,7 @@ def markdown(doc):
                 move["step"] if move["step"] is not None else "-", _md(_guest(move)), move["source"],
                 move["target"], _md(status), _md(move["reason"])))
     else:
-        lines.append("No moves: the cluster is within its balanciness and every rule holds.")
+        lines.append(runs.no_moves(doc))
     if doc["skipped"]:
         lines += ["", "## Skipped guests", ""]
         lines += ["- %s: %s" % (s["vmid"], _md(s["reason"])) for s in doc["skipped"]]
@@ -246,7 +248,7 @@ def html(doc):
                            _esc(move["status"].replace(" ", "_")), _esc(status), _esc(move["reason"])))
         out.append("</tbody></table>")
     else:
-        out.append("<p>No moves: the cluster is within its balanciness and every rule holds.</p>")
+        out.append("<p>%s</p>" % _esc(runs.no_moves(doc)))
     out.append("<h2>Skipped guests</h2>")
     out.append(_simple_table("skipped", ("vmid", "reason"),
                              [(s["vmid"], s["reason"]) for s in doc["skipped"]], "none"))
