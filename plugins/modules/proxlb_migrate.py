@@ -173,7 +173,7 @@ results:
     results:
       description:
         - C({vmid, source, target, status, upid, started, finished, error, warnings}) per planned move, in plan
-        order.
+          order.
         - C(status) is C(done), C(already_done), C(skipped), C(failed) or C(timed_out); C(error) says why
           for every status but C(done) and C(already_done).
       type: list
