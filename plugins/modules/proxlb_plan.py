@@ -104,8 +104,25 @@ plan:
       description: Per-node usage after the plan.
       type: dict
     metrics:
-      description: Balance metrics before and after.
+      description:
+        - Balance metrics before and after, with C(pve_imbalance), PVE's normalised coefficient of variation of node
+          load (0 even, 1 all on one node).
       type: dict
+    created:
+      description: When the plan was made (UTC, ISO 8601); M(proxlb.balancer.proxlb_migrate) refuses it after C(plan_ttl).
+      type: str
+    recommended:
+      description:
+        - C({step, vmid, name, type, source, target, reason, gain, cost}) of guests tagged C(plb_manual) whose move would
+          help; never carried out. See the collection's C(docs/operations.md).
+      type: list
+      elements: dict
+    schedule:
+      description:
+        - With C(balancing.windows) or C(balancing.blackouts) set, whether moves may run now, C({allowed, reason, timezone,
+          at, closes_at|opens_at, windows, blackouts}); outside them the plan has no moves.
+      type: dict
+      returned: when windows or blackouts are set
 summary:
   description: The plan for people, one line per item; a per-node before/after table, then each move with its reason.
   returned: success
