@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, proxlb.balancer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the planner adds for a cluster that is balanced for months (docs/operations.md):
+"""What the planner adds for a cluster that is balanced for months: windows, plb_manual, PVE's imbalance.
+
+See docs/operations.md.
 
 - ``schedule_status``/``closed_plan``: outside ``balancing.windows`` or inside a ``balancing.blackouts`` entry
   the plan has no moves and says why (``schedule`` in the plan, and a warning);
