@@ -130,9 +130,9 @@ options:
     description:
       - A guest migrated within this time (cluster task history), for example C(6h), is not moved again by
         balancing; rules and maintenance still move it. Prevents oscillation.
-      - V(adaptive) (or C({adaptive: true, base: 15m, cap: 6h, window: 24h})) learns per guest - it is held for
+      - "V(adaptive) (or C({adaptive: true, base: 15m, cap: 6h, window: 24h})) learns per guest - it is held for
         the longer of C(base) and its last migration's duration, doubled for each repeat within C(window), at most
-        C(cap); a guest that went there and back (A -> B -> A) is reported as ping-pong. See C(docs/operations.md).
+        C(cap); a guest that went there and back (A -> B -> A) is reported as ping-pong. See C(docs/operations.md)."
     type: raw
   ha_guests:
     description:
