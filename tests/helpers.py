@@ -52,8 +52,9 @@ def connection(sim, **extra):
 
 
 def params(sim, **extra):
-    """``run_migrate`` parameters for a simulator fixture: its connection and a short poll interval."""
-    return connection(sim, **dict({"poll_interval": 0.05}, **extra))
+    """``run_migrate`` parameters for a simulator fixture: its connection and the shortest poll interval the
+    modules accept (0.5 s; the simulator's clock makes a migration take a few polls)."""
+    return connection(sim, **dict({"poll_interval": 0.5}, **extra))
 
 
 # ---------------------------------------------------------------------- reading results back
@@ -116,7 +117,7 @@ def plan_invariants(snapshot, options, rules, result):
     from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import apply, plan_summary
 
     behaviour = config.behaviour(options)
-    moved = [m["vmid"] for m in result["moves"]]
+    moved = [m["vmid"] for m in result["moves"] if m.get("kind") != "park"]   # a park step is the one exception
     assert len(moved) == len(set(moved)), "a guest moved twice: %s" % plan_summary(result)
     assert step_violations(snapshot, behaviour, result["moves"]) == []
     after = apply(snapshot, result)

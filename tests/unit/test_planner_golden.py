@@ -10,8 +10,9 @@ import os
 import pytest
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.capacity import Capacity
 from ansible_collections.proxlb.balancer.plugins.module_utils.rules import build as rules_mod
-from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import plan, plan_summary
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import apply, plan, plan_summary
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize
 
 from helpers import plan_invariants
@@ -42,8 +43,12 @@ def test_scenario(path):
     where = dict((g["vmid"], g["node"]) for g in after["guests"])
     moved = [m["vmid"] for m in result["moves"]]
     reported = set(u["rule"] for u in result["unsatisfiable"])
-    assert plan(snap, scenario.get("options"), rules=rules) == result, "not deterministic"
+    again = plan(snap, scenario.get("options"), rules=rules)
+    assert dict(again, created=None) == dict(result, created=None), "not deterministic"
     assert plan_summary(result)
+    second = plan(apply(snap, result), scenario.get("options"), rules=rules)
+    assert second["moves"] == [], "not a fixed point: %s" % plan_summary(second)
+    _expect_more(expect, snap, scenario.get("options"), result, after)
 
     if "min_moves" in expect:
         assert len(moved) >= expect["min_moves"]
@@ -74,3 +79,21 @@ def test_scenario(path):
 
 def test_scenarios_exist():
     assert len(SCENARIOS) >= 6
+
+
+def _expect_more(expect, snap, options, result, after):
+    """The expectations of the make-room, park, overrun, weights and tie scenarios (issue #15)."""
+    reasons = [m["reason"] for m in result["moves"]]
+    for text in expect.get("reason_contains", []):
+        assert any(text in r for r in reasons), plan_summary(result)
+    parked = [m["vmid"] for m in result["moves"] if m.get("kind") == "park"]
+    if "park_vmids" in expect:
+        assert parked == expect["park_vmids"], plan_summary(result)
+    for text in expect.get("unsatisfiable_reason_contains", []):
+        assert any(text in u["reason"] for u in result["unsatisfiable"]), result["unsatisfiable"]
+        assert all(u["causes"] for u in result["unsatisfiable"] if text in u["reason"]), result["unsatisfiable"]
+    if expect.get("no_overruns"):
+        assert Capacity(snap, config.behaviour(options)).overruns(), "the scenario should start overrun"
+        assert Capacity(after, config.behaviour(options)).overruns() == [], plan_summary(result)
+    if "max_weighted_spread" in expect:
+        assert result["metrics"]["after"]["weighted_spread"] <= expect["max_weighted_spread"], plan_summary(result)

@@ -25,6 +25,7 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.plan.context impor
 CANDIDATES_PER_NODE = 40
 LOCAL_SOURCES = 3
 LOCAL_TARGETS = 4
+SMALL = 8            # clusters of up to this many nodes: local improvement looks at every node as a source
 THRESHOLDS = (("memory_threshold", 0), ("cpu_threshold", 1), ("disk_threshold", 2))
 
 
@@ -121,13 +122,14 @@ def band_phase(ctx):
     cap = band.cap
     # shed: every node above the band gives its excess to nodes with room, deepest deficit first
     for node in sorted((n for n in ctx.targets if current(n) > band.high * cap[n]),
-                       key=lambda n: (-(current(n) - band.high * cap[n]), ctx.rank[n])):
+                       key=lambda n: (-round(current(n) - band.high * cap[n], 3), ctx.rank[n])):
         while ctx.budget_left() and not balanced(ctx):
             excess = current(node) - band.high * cap[node]
             if excess <= 0:
                 break
             receivers = sorted((n for n in ctx.targets if n != node),
-                               key=lambda n: (-(band.low * cap[n] - current(n)), ctx.composite(n), ctx.rank[n]))
+                               key=lambda n: (-round(band.low * cap[n] - current(n), 3), round(ctx.composite(n), 6),
+                                              ctx.rank[n]))
             tries = ((bundle, target)
                      for size, bundle in band.candidates(node, excess, current(node) - band.low * cap[node])
                      for target in receivers if current(target) + size <= band.high * cap[target])
@@ -135,14 +137,14 @@ def band_phase(ctx):
                 break
     # fill: nodes still below the band take from the fullest nodes that stay inside it
     for node in sorted((n for n in ctx.targets if current(n) < band.low * cap[n]),
-                       key=lambda n: (-(band.low * cap[n] - current(n)), ctx.rank[n])):
+                       key=lambda n: (-round(band.low * cap[n] - current(n), 3), ctx.rank[n])):
         while ctx.budget_left() and not balanced(ctx):
             deficit = band.low * cap[node] - current(node)
             if deficit <= 0:
                 break
             room = band.high * cap[node] - current(node)
             donors = sorted((n for n in ctx.targets if n != node and current(n) > band.low * cap[n]),
-                            key=lambda n: (-current(n) / cap[n], ctx.rank[n]))
+                            key=lambda n: (-round(current(n) / cap[n], 9), ctx.rank[n]))
             tries = ((bundle, node) for donor in donors
                      for _s, bundle in band.candidates(donor, deficit, min(room, current(donor) - band.low * cap[donor])))
             if not any(try_move(ctx, b, t) for b, t in tries):
@@ -206,8 +208,9 @@ def _local_candidates(ctx):
     current = objective.weighted_spread(objective.spreads(percents, ctx.targets), ctx.weight)
     sources, dests = set(), set()
     for i, _w in ctx.weighted:
-        ranked = sorted(ctx.targets, key=lambda n: (-percents[n][i], ctx.rank[n]))
-        sources.update(ranked[:LOCAL_SOURCES])
+        # rounded, so that a tie stays a tie whatever the float noise of the arithmetic that led here
+        ranked = sorted(ctx.targets, key=lambda n: (-round(percents[n][i], 6), ctx.rank[n]))
+        sources.update(ranked if len(ranked) <= SMALL else ranked[:LOCAL_SOURCES])
         dests.update(ranked[-LOCAL_TARGETS:])
     bundles = dict((s, free_bundles(ctx, [s])) for s in sources)
     scored = []

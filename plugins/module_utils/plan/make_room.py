@@ -6,8 +6,8 @@ an anti-affine member, move other guests off one of them first.
 
 For each candidate target (the rules allow it; only capacity or anti-affinity blocks it) the guests
 are placed there in a trial, then the fewest and cheapest other guests leave it for nodes that take
-them (the guests' own source counts as freed, so two guests may trade places; ``plan.order`` finds the
-order or a park node). The cheapest successful target wins; trials are undone.
+them (the guests' own source counts as freed, so two guests may trade places); ``plan.order`` must find
+an order for them, parks allowed. The cheapest successful target wins; trials are undone.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,8 +15,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement import filter_chain
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan import order
 from ansible_collections.proxlb.balancer.plugins.module_utils.plan.document import move_cost
 
+NO_ORDER = "target placement exists, no executable order"
 # blocks that moving other guests away can lift
 ROOM_FILTERS = ("anti_affinity", "memory", "cpu", "local_storage")
 MAX_TARGETS = 6      # candidate targets tried per guest
@@ -25,23 +27,36 @@ MAX_EVICTEES = 16    # guests on the target considered
 
 
 def make_room(ctx, vmids, reason, rule, choices=None):
-    """Place ``vmids`` on a target after moving the fewest, cheapest guests off it; the target or None."""
-    best = None
+    """Place ``vmids`` on a target after moving the fewest, cheapest guests off it: (target, None), or
+    (None, why) where why says when a target placement exists that no order can reach (else None)."""
+    best, stuck = None, None
     for target in _candidates(ctx, vmids, choices):
         evictions = _trial(ctx, vmids, target)
         if evictions is None:
+            continue
+        if not order.executable(ctx, evictions + [(v, target) for v in vmids]):
+            stuck = stuck or _no_order(ctx, vmids, target, evictions)
             continue
         cost = (len(evictions), sum(move_cost(ctx.guests[v]) for v, _d in evictions), ctx.rank[target])
         if best is None or cost < best[0]:
             best = (cost, target, evictions)
     if best is None or not ctx.budget_left(len(best[2]) + len(vmids)):
-        return None
+        return None, stuck
     _cost, target, evictions = best
     names = ", ".join(str(v) for v in vmids)
     for vmid, dest in evictions:
         ctx.place(vmid, dest, "make room on %s for %s (%s)" % (target, names, reason), rule=rule)
     ctx.move(vmids, target, reason, rule=rule)
-    return target
+    return target, None
+
+
+def _no_order(ctx, vmids, target, evictions):
+    """The reason a target placement cannot be reached: every guest waits for another, and no third node
+    may hold one of them for a step."""
+    waits = ", ".join("%d to %s" % (v, d) for v, d in [(v, target) for v in vmids] + evictions)
+    block = filter_chain.refusal(ctx.state, list(vmids), target, skip=("affinity", "precondition"))
+    return "%s: %s wait for each other (%s), and no other node may hold one of them meanwhile" % (
+        NO_ORDER, waits, block or "no room")
 
 
 def _candidates(ctx, vmids, choices):

@@ -79,9 +79,10 @@ def _relocate_one(ctx, vmid):
         ctx.move([vmid], target, text, rule=rule)
         return
     pin = ctx.view.pin.get(vmid)
-    if make_room(ctx, [vmid], text, rule, sorted(pin[0]) if pin else None):
+    placed, stuck = make_room(ctx, [vmid], text, rule, sorted(pin[0]) if pin else None)
+    if placed:
         return
-    why = "no node can take it: %s" % reasons.summary()
+    why = stuck or "no node can take it: %s" % reasons.summary()
     ctx.fail(rule, [vmid], why, reasons, check=check)
     ctx.stuck[vmid] = "stays on %s: %s" % (ctx.node_of(vmid), why)
 
@@ -113,10 +114,19 @@ def _separate_one(ctx, rid, node):
         if target:
             ctx.move([vmid], target, text, rule=rid)
             return True
+    stuck = None
     for vmid in candidates:
-        if make_room(ctx, [vmid], text, rid, [n for n in ctx.targets if n != node]):
+        placed, note = make_room(ctx, [vmid], text, rid, [n for n in ctx.targets if n != node])
+        if placed:
             return True
-    summary = reasons.summary("members cannot move") if candidates else "members cannot move"
+        stuck = stuck or note
+    if stuck:
+        summary = stuck
+    elif candidates:
+        summary = reasons.summary("members cannot move")
+    else:
+        summary = "members cannot move: %s" % "; ".join(
+            "%d %s" % (v, ctx.fixed.get(v) or "moves already") for v in members)
     ctx.fail(rid, members, "cannot separate on %s: %s" % (node, summary), reasons, check=("rule", rid))
     return False
 

@@ -32,30 +32,48 @@ def schedule(ctx):
     final = dict((v, ctx.node_of(v)) for v in ctx.priority if ctx.node_of(v) != ctx.origin[v])
     for vmid in sorted(final, key=ctx.priority.get):
         ctx.state.move(vmid, ctx.origin[vmid])
-    run = _Run(ctx, final)
-    while run.pending or run.waiting:
-        begun = run.begin_step()
-        if begun:
-            run.complete(begun)
-        elif not run.park():
-            break
+    run = _Run(ctx, final, ctx.priority)
+    run.until_done()
     blocked = [(vmid, final[vmid], run.why.get(vmid, "")) for _p, vmid in sorted(run.left())]
     return run.entries, blocked
 
 
+def executable(ctx, moves):
+    """Whether ``moves`` ([(vmid, target)], in the order wanted) can run from the current state in some
+    order, parks allowed; the state is left as it was."""
+    start = dict((v, ctx.node_of(v)) for v, _t in moves)
+    run = _Run(ctx, dict(moves), dict((v, i) for i, (v, _t) in enumerate(moves)), record=False)
+    try:
+        run.until_done()
+        return not run.left()
+    finally:
+        for vmid in run.touched:
+            ctx.state.move(vmid, start[vmid])
+
+
 class _Run(object):
 
-    def __init__(self, ctx, final):
+    def __init__(self, ctx, final, priority, record=True):
         self.ctx = ctx
         self.state = ctx.state
         self.final = final
-        self.pending = [(ctx.priority[v], v) for v in final]
+        self.record = record
+        self.touched = []
+        self.pending = [(priority[v], v) for v in final]
         heapq.heapify(self.pending)
         self.waiting = {}
         self.why = {}
         self.entries = []
         self.step = 0
         self.parked = set()
+
+    def until_done(self):
+        while self.pending or self.waiting:
+            begun = self.begin_step()
+            if begun:
+                self.complete(begun)
+            elif not self.park():
+                break
 
     def left(self):
         return list(self.pending) + [item for items in self.waiting.values() for item in items]
@@ -86,6 +104,9 @@ class _Run(object):
                 heapq.heappush(self.pending, item)
 
     def _entry(self, vmid, source, target, kind=None, reason=None):
+        self.touched.append(vmid)
+        if not self.record:
+            return
         guest = self.ctx.guests[vmid]
         why, gain, _rule = self.ctx.why[vmid]
         entry = {"step": self.step, "vmid": vmid, "name": guest["name"], "type": guest["type"],
@@ -110,7 +131,7 @@ class _Run(object):
                     self.state.move(other, place)
                     self.parked.add(other)
                     self._entry(other, source, place, "park", "park: makes room on %s for %d (%s)" % (
-                        target, vmid, self.ctx.why[vmid][0]))
+                        target, vmid, self.ctx.why[vmid][0] if self.record else ""))
                     for item in self.waiting.pop(target, []):
                         heapq.heappush(self.pending, item)
                     return True

@@ -11,8 +11,7 @@ __metaclass__ = type
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement import objective
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import RESOURCES
-
-NO_ORDER = "target placement exists, no executable order"
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.make_room import NO_ORDER
 
 
 def metrics(ctx):

@@ -29,6 +29,8 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot imp
 # passes over the placement: each looks afresh (every guest may move again); the plan ends when one
 # finds nothing to do, so planning again on the planned placement finds nothing either
 MAX_PASSES = 6
+# plans made again with the guests whose moves had no executable order left in place
+MAX_ATTEMPTS = 3
 
 
 def _passes(ctx):
@@ -66,15 +68,26 @@ def _run(ctx):
     metrics_after["memory_moved"] = int(sum(ctx.loads.guest[m["vmid"]][0] for m in moves))
     metrics_after["cost"] = int(sum(m["cost"] for m in moves))
     unsatisfiable = output.unsatisfiable(ctx, blocked)
-    return plan_document(ctx.snapshot, ctx.options, moves, output.skipped(ctx), unsatisfiable, nodes_before,
-                         node_table(ctx.loads), {"before": metrics_before, "after": metrics_after}, ctx.warnings)
+    doc = plan_document(ctx.snapshot, ctx.options, moves, output.skipped(ctx), unsatisfiable, nodes_before,
+                        node_table(ctx.loads), {"before": metrics_before, "after": metrics_after}, ctx.warnings)
+    return doc, blocked
 
 
 class _Planner(object):
-    """One plan in the making, as plan/operations.py asks it (windows, recommendations, imbalance)."""
+    """One plan in the making, as plan/operations.py asks it (windows, recommendations, imbalance).
+
+    When the order finds no way to run some moves, the plan is made again with those guests left where
+    they are (their reason says so), so no move is planned that only made room for a move left out."""
 
     def __init__(self, snapshot, options, rules, precondition, warnings):
-        self.ctx = ctx = PlanContext(snapshot, options, rules, precondition, warnings)
+        self.args = (snapshot, options, rules, precondition)
+        self.given_warnings = list(warnings)
+        self._build({})
+
+    def _build(self, frozen):
+        snapshot, options, rules, precondition = self.args
+        self.ctx = ctx = PlanContext(snapshot, options, rules, precondition, list(self.given_warnings))
+        ctx.fixed.update(frozen)
         self.snapshot, self.options, self.warnings = snapshot, options, ctx.warnings
         self.state, self.fixed, self.held, self.targets = ctx.state, ctx.fixed, ctx.held, ctx.targets
         self.nodes = ctx.state.nodes
@@ -94,7 +107,15 @@ class _Planner(object):
         return self.ctx.loads.node_of
 
     def run(self):
-        return _run(self.ctx)
+        frozen = {}
+        for _attempt in range(MAX_ATTEMPTS - 1):
+            doc, blocked = _run(self.ctx)
+            if not blocked:
+                return doc
+            for vmid, target, why in blocked:
+                frozen[vmid] = "%s to %s: %s" % (output.NO_ORDER, target, why or "no room")
+            self._build(frozen)
+        return _run(self.ctx)[0]
 
 
 def plan(snapshot, options=None, rules=None, precondition=None):
