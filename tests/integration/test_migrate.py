@@ -255,7 +255,7 @@ def test_ansible_playbook_runs_proxlb_migrate_with_check_mode_and_idempotence(si
         - name: migrate
           proxlb.balancer.proxlb_migrate:
             plan_file: %s
-            poll_interval: 0.05
+            poll_interval: 0.5
             balancing: {parallel: true}
           register: out
         """ % plan_file + save_task("out", out)
