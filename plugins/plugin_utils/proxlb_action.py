@@ -50,6 +50,9 @@ class ProxLBAction(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ProxLBAction, self).run(tmp, task_vars)
+        # with an inventory of clusters (docs/fleet.md) the lines of several clusters interleave: name each one's
+        host = (task_vars or {}).get("inventory_hostname")
+        self._label = "proxlb [%s]" % host if host and host not in ("localhost", "127.0.0.1") else "proxlb"
         spec, kwargs = self._argument_spec()
         validation = ArgumentSpecValidator(spec, **kwargs).validate(self._task.args)
         if validation.error_messages:
@@ -95,7 +98,7 @@ class ProxLBAction(ActionBase):
         return dict(os.environ)
 
     def progress(self, message):
-        display.display("proxlb: %s" % message)
+        display.display("%s: %s" % (getattr(self, "_label", "proxlb"), message))
 
     def run_engine(self, params):
         raise NotImplementedError

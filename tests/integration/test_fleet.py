@@ -47,7 +47,12 @@ def test_three_clusters_rebalanced_in_one_run_with_their_own_results(simulator, 
     for name in CLUSTERS:
         assert "%s " % name in recap and "failed=0" in recap.split(name, 1)[1].splitlines()[0]
     assert "localhost" not in recap
+    # each cluster's progress lines carry its name
+    ended = set(line.split("]", 1)[0][len("proxlb ["):] for line in proc.stdout.splitlines()
+                if line.startswith("proxlb [") and " -> " in line and ": done" in line)
+    assert ended == set(CLUSTERS), ended
 
+    spans = {}
     for name, sim in sims.items():
         plans = list(reports.glob("rebalance-%s-*-plan.json" % name))
         results = list(reports.glob("rebalance-%s-*-results.json" % name))
@@ -65,3 +70,8 @@ def test_three_clusters_rebalanced_in_one_run_with_their_own_results(simulator, 
         assert "# Rebalance: executed" in markdown
         expected = 3 if name == "lab" else 10
         assert plan["options"]["balancing"]["balanciness"] == expected, name
+        spans[name] = (min(r["started"] for r in result["results"]), max(r["finished"] for r in result["results"]))
+    # side by side (forks): the clusters' migrations overlap in time (controller clock, ISO 8601 UTC)
+    first_end = min(end for _start, end in spans.values())
+    last_start = max(start for start, _end in spans.values())
+    assert last_start < first_end, spans
