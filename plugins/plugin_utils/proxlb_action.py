@@ -51,8 +51,9 @@ class ProxLBAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ProxLBAction, self).run(tmp, task_vars)
         # with an inventory of clusters (docs/fleet.md) the lines of several clusters interleave: name each one's
-        host = (task_vars or {}).get("inventory_hostname")
-        self._label = "proxlb [%s]" % host if host and host not in ("localhost", "127.0.0.1") else "proxlb"
+        task_vars = task_vars or {}
+        cluster = "proxmox_clusters" in (task_vars.get("group_names") or [])
+        self._label = "proxlb [%s]" % task_vars.get("inventory_hostname") if cluster else "proxlb"
         spec, kwargs = self._argument_spec()
         validation = ArgumentSpecValidator(spec, **kwargs).validate(self._task.args)
         if validation.error_messages:
