@@ -17,6 +17,9 @@ options:
       - Proxmox VE API hosts, tried in order until one answers (failover).
       - Each entry is C(host), C(host:port), C([v6]), C([v6]:port) or a bare IPv6 literal, which is always
         an address. The default port is O(api_port).
+      - A URL as copied from the browser, C(https://host[:port][/path]), is read as C(host[:port]) with a
+        warning. User name or password in an entry (C(user:pw@host)) are refused without echoing them;
+        host names are DNS names (labels up to 63 characters, 253 in all).
       - A comma-separated string is split into several hosts.
       - Precedence for every connection option is task option, then O(config_file), then the environment,
         then the default. Environment variable E(PROXMOX_HOST) (may hold a comma-separated list).
@@ -53,6 +56,8 @@ options:
       - True by default, as in community.proxmox 2.x (its 1.x defaulted to false). A stock Proxmox VE cluster
         signs its API certificate with its own CA; give its C(/etc/pve/pve-root-ca.pem) as O(ca_path) rather
         than turning this off.
+      - Every run with verification off warns, naming where it was turned off (this option, E(PROXMOX_VALIDATE_CERTS)
+        or C(ssl_verification) in O(config_file)).
     type: bool
     default: true
   ca_path:
@@ -62,7 +67,7 @@ options:
     type: path
   api_timeout:
     description:
-      - Seconds to wait for an API answer.
+      - Seconds to wait for an API answer, 1 to 86400.
     type: int
     default: 10
   api_retries:

@@ -90,7 +90,7 @@ EXAMPLES = r"""
 
 - name: Same question against a saved snapshot (no connection)
   proxlb.balancer.proxlb_best_node:
-    snapshot_file: /tmp/cluster-snapshot.json
+    snapshot_file: /var/lib/proxlb/cluster-snapshot.json
     type: lxc
     memory: 2048
 """

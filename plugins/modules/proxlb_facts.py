@@ -32,6 +32,8 @@ options:
   snapshot_file:
     description:
       - Also write the snapshot as JSON to this path on the controller (for what-if planning later).
+      - Created mode 0600 (0640 with E(PROXLB_ARTIFACT_GROUP)) whatever the umask; a symbolic link at the path is
+        refused. Keep it out of shared directories such as C(/tmp).
     type: path
 extends_documentation_fragment:
   - proxlb.balancer.proxlb
@@ -60,7 +62,7 @@ EXAMPLES = r"""
 - name: Read the cluster with the settings of an existing ProxLB installation
   proxlb.balancer.proxlb_facts:
     config_file: /etc/proxlb/proxlb.yaml
-    snapshot_file: /tmp/cluster-snapshot.json
+    snapshot_file: /var/lib/proxlb/cluster-snapshot.json   # a private directory, never a shared /tmp
 """
 
 RETURN = r"""

@@ -38,6 +38,8 @@ options:
     description:
       - Write the plan as JSON to this path on the controller (for review, approval and a later
         M(proxlb.balancer.proxlb_migrate)).
+      - Created mode 0600 (0640 with E(PROXLB_ARTIFACT_GROUP)) whatever the umask; a symbolic link at the path is
+        refused.
     type: path
   guest_config:
     description:
@@ -69,7 +71,7 @@ EXAMPLES = r"""
 
 - name: What would draining pve3 do (from a saved snapshot, no connection)
   proxlb.balancer.proxlb_plan:
-    snapshot_file: /tmp/cluster-snapshot.json
+    snapshot_file: /var/lib/proxlb/cluster-snapshot.json
     mode: evacuate
     evacuate_nodes: [pve3]
 """

@@ -46,7 +46,8 @@ options:
     type: path
   dest:
     description:
-      - Directory on the controller for the report files; created (mode 0750) if missing.
+      - Directory on the controller for the report files; created (mode 0750) if missing. The files are
+        created mode 0600 (0640 with E(PROXLB_ARTIFACT_GROUP)); a symbolic link at a report path is refused.
     type: path
     required: true
   name:

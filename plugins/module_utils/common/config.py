@@ -409,7 +409,7 @@ _RENAMED = {("balancing", "force"): "enforce_affinity"}
 
 
 def _unknown(path, key, known):
-    key = str(key)[:60]
+    key = "".join(c if c.isprintable() else "?" for c in str(key)[:60])
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.75)
     hint = " (did you mean '%s'?)" % close[0] if close else ""
     return "%s.%s: unknown key, ignored%s" % (path, key, hint) if path else "%s: unknown key, ignored%s" % (key, hint)
@@ -707,7 +707,17 @@ def tls_warning(origin):
             "can read the credentials; give ca_path with the cluster's CA instead" % origin)
 
 
-# Numeric module options beside the behaviour sections, checked before any API call (docs/security.md).
+def _window(value, path):
+    """The shape of ``window`` (facts/history.py checks the names when it reads the history)."""
+    if value is None or value is False or (isinstance(value, str) and len(value) <= 20):
+        return value
+    if isinstance(value, dict) and set(value) <= set(("timeframe", "cf")) and \
+            all(isinstance(v, str) and len(v) <= 20 for v in value.values()):
+        return value
+    _fail(path, "a timeframe (hour, day, week, month, year) or {timeframe, cf}", value)
+
+
+# Module options beside the behaviour sections, checked before any API call (docs/security.md).
 RUN_OPTIONS = {
     "poll_interval": _number(minimum=0.5, maximum=3600),
     "restart_timeout": _int(minimum=1, maximum=DAY),
@@ -719,6 +729,8 @@ RUN_OPTIONS = {
     "disk": _number(minimum=0, maximum=MAX_GIB),
     "cooldown": _optional(_number(minimum=0, maximum=365 * DAY)),
     "plan_ttl": _int(minimum=0, maximum=365 * DAY),
+    "lock_timeout": _number(minimum=0, maximum=DAY),
+    "window": _window,
 }
 
 

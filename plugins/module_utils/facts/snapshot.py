@@ -102,16 +102,16 @@ def _check_type(value, expected, path):
             if not documents.finite(value):
                 raise SnapshotError("%s: expected a finite number, got %s" % (path, documents.shown(value)))
             if value < 0:
-                raise SnapshotError("%s: must not be negative, got %r" % (path, value))
+                raise SnapshotError("%s: must not be negative, got %s" % (path, documents.shown(value)))
             return value
     elif isinstance(value, expected):
         return value
-    raise SnapshotError("%s: expected a %s, got %r" % (path, _type_name(expected), value))
+    raise SnapshotError("%s: expected a %s, got %s" % (path, _type_name(expected), documents.shown(value)))
 
 
 def _normalize_record(record, fields, path):
     if not isinstance(record, dict):
-        raise SnapshotError("%s: expected an object, got %r" % (path, record))
+        raise SnapshotError("%s: expected an object, got %s" % (path, documents.shown(record)))
     out = dict(record)
     for name, (expected, default) in fields.items():
         value = record.get(name, _MISSING)
@@ -134,7 +134,7 @@ def _normalize_tags(tags, path):
         tags = split_tags(tags)
     for i, tag in enumerate(tags):
         if not isinstance(tag, str):
-            raise SnapshotError("%s[%d]: expected a string tag, got %r" % (path, i, tag))
+            raise SnapshotError("%s[%d]: expected a string tag, got %s" % (path, i, documents.shown(tag)))
     return sorted(set(tags))
 
 
@@ -143,15 +143,16 @@ def _normalize_guest(raw, path, node_names):
         raw = dict(raw, tags=_normalize_tags(raw["tags"], path + ".tags"))
     guest = _normalize_record(raw, _GUEST_FIELDS, path)
     if guest["type"] not in GUEST_TYPES:
-        raise SnapshotError("%s.type: must be one of %s, got %r" % (path, ", ".join(GUEST_TYPES), guest["type"]))
+        raise SnapshotError("%s.type: must be one of %s, got %s"
+                            % (path, ", ".join(GUEST_TYPES), documents.shown(guest["type"])))
     if guest["node"] not in node_names:
-        raise SnapshotError("%s.node: %r is not a node of this snapshot" % (path, guest["node"]))
+        raise SnapshotError("%s.node: %s is not a node of this snapshot" % (path, documents.shown(guest["node"])))
     guest["tags"] = _normalize_tags(guest["tags"], path + ".tags")
     disks = []
     for i, disk in enumerate(guest["local_disks"]):
         dpath = "%s.local_disks[%d]" % (path, i)
         if not isinstance(disk, dict) or "volume" not in disk:
-            raise SnapshotError("%s: expected an object with 'volume', got %r" % (dpath, disk))
+            raise SnapshotError("%s: expected an object with 'volume', got %s" % (dpath, documents.shown(disk)))
         volume = str(disk["volume"])
         disks.append({
             "volume": volume,
@@ -167,7 +168,7 @@ def _normalize_guest(raw, path, node_names):
 
 def _normalize_psi(psi, path):
     if not isinstance(psi, dict):
-        raise SnapshotError("%s: expected an object of PVE pressure fields, got %r" % (path, psi))
+        raise SnapshotError("%s: expected an object of PVE pressure fields, got %s" % (path, documents.shown(psi)))
     out = {}
     for key, value in psi.items():
         if key not in PSI_FIELDS:
@@ -182,7 +183,7 @@ def _normalize_pools(pools, guests_by_vmid):
     for i, pool in enumerate(pools):
         path = "pools[%d]" % i
         if not isinstance(pool, dict) or not isinstance(pool.get("poolid"), str):
-            raise SnapshotError("%s: expected an object with a string 'poolid', got %r" % (path, pool))
+            raise SnapshotError("%s: expected an object with a string 'poolid', got %s" % (path, documents.shown(pool)))
         members = []
         for j, member in enumerate(pool.get("members") or []):
             vmid = member.get("vmid") if isinstance(member, dict) else member
@@ -210,7 +211,7 @@ def normalize(document):
     documents.check_snapshot_sections(document)  # HA rules, cluster, recent migrations (common/documents.py)
     schema = document.get("schema", SCHEMA)
     if schema != SCHEMA:
-        raise SnapshotError("schema: expected %r, got %r" % (SCHEMA, schema))
+        raise SnapshotError("schema: expected %r, got %s" % (SCHEMA, documents.shown(schema)))
     doc = dict(document)
     doc["schema"] = SCHEMA
     for section in _LIST_SECTIONS:
@@ -218,7 +219,7 @@ def normalize(document):
         if value is None:
             value = []
         if not isinstance(value, list):
-            raise SnapshotError("%s: expected a list, got %r" % (section, value))
+            raise SnapshotError("%s: expected a list, got %s" % (section, documents.shown(value)))
         doc[section] = value
     if not doc["nodes"]:
         raise SnapshotError("nodes: a snapshot needs at least one node")
@@ -227,7 +228,7 @@ def normalize(document):
     for i, raw in enumerate(doc["nodes"]):
         node = _normalize_record(raw, _NODE_FIELDS, "nodes[%d]" % i)
         if node["node"] in names:
-            raise SnapshotError("nodes[%d].node: duplicate node name %r" % (i, node["node"]))
+            raise SnapshotError("nodes[%d].node: duplicate node name %s" % (i, documents.shown(node["node"])))
         if "psi" in node and node["psi"] is not None:
             node["psi"] = _normalize_psi(node["psi"], "nodes[%d].psi" % i)
         names.add(node["node"])
@@ -245,7 +246,8 @@ def normalize(document):
     for i, raw in enumerate(doc["storages"]):
         storage = _normalize_record(raw, _STORAGE_FIELDS, "storages[%d]" % i)
         if storage["node"] not in names:
-            raise SnapshotError("storages[%d].node: %r is not a node of this snapshot" % (i, storage["node"]))
+            raise SnapshotError("storages[%d].node: %s is not a node of this snapshot"
+                                % (i, documents.shown(storage["node"])))
         storages.append(storage)
 
     doc["nodes"] = nodes
@@ -255,7 +257,7 @@ def normalize(document):
 
     cluster = doc.get("cluster") or {}
     if not isinstance(cluster, dict):
-        raise SnapshotError("cluster: expected an object, got %r" % (cluster,))
+        raise SnapshotError("cluster: expected an object, got %s" % (documents.shown(cluster),))
     crs = dict(cluster.get("crs") or {})
     crs.setdefault("ha", "basic")
     crs["auto_rebalance"] = bool(crs.get("auto_rebalance", False))
@@ -270,7 +272,7 @@ def normalize(document):
     doc.setdefault("collected_at", "")
     doc["fingerprint"] = fingerprint(doc)
     if "simulator" in doc and not isinstance(doc["simulator"], dict):
-        raise SnapshotError("simulator: expected an object, got %r" % (doc["simulator"],))
+        raise SnapshotError("simulator: expected an object, got %s" % (documents.shown(doc["simulator"]),))
     return doc
 
 
