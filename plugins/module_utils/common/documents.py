@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Schema checks of the documents a user may hand over (a snapshot, a plan) beyond their main records.
 
-``facts/snapshot.py`` checks nodes, guests, storages and pools; ``check_snapshot_sections`` checks what the
-rules and the cooldown read from the rest (HA rules, groups and resources, the cluster's CRS options and
+``facts/snapshot.py`` checks nodes, guests and storages; ``check_snapshot_sections`` checks what the rules
+and the cooldown read from the rest (pools, HA rules, groups and resources, the cluster's CRS options and
 maintenance marker, recent migrations). ``check_plan`` checks a plan document before anything is executed.
 Every error is a one-line SnapshotError or PlanError naming the first wrong field, with the value cut short.
 Numbers must be finite and below 2**63 (what PVE's API reports fits in 64 bits).
@@ -65,7 +65,12 @@ def _errors(value):
     return _scalar_or_list(value)
 
 
+def _members(value):
+    return isinstance(value, list) and all(_scalar(v) or isinstance(v, dict) for v in value)
+
+
 _EXPECTED = {
+    _members: "a list of guest ids or {vmid} objects",
     _string: "a string",
     _scalar: "a string, number or boolean",
     _scalar_or_list: "a string or a list of strings",
@@ -78,7 +83,8 @@ _HA_RULE = {"rule": _scalar, "type": _string, "resources": _scalar_or_list, "nod
 _HA_GROUP = {"group": _scalar, "id": _scalar, "nodes": _scalar_or_list, "nofailback": _scalar,
              "restricted": _scalar}
 _HA_RESOURCE = {"sid": _scalar, "state": _scalar, "group": _scalar, "failback": _scalar}
-_SECTIONS = (("ha_rules", _HA_RULE), ("ha_groups", _HA_GROUP), ("ha_resources", _HA_RESOURCE))
+_POOL = {"poolid": _string, "comment": _scalar, "members": _members}
+_SECTIONS = (("ha_rules", _HA_RULE), ("ha_groups", _HA_GROUP), ("ha_resources", _HA_RESOURCE), ("pools", _POOL))
 
 
 def _check_record(record, fields, path, error):
