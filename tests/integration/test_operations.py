@@ -182,3 +182,19 @@ def test_plb_manual_guests_are_recommended_not_moved_and_pve_imbalance_is_report
     result = run_migrate(params(sim, plan=dict(plan, moves=[])), environ={})
     assert result["changed"] is False and migrations(sim) == []
     assert placements(sim)[101] == "pve1"
+
+
+@pytest.mark.parametrize("loads, expected", [
+    ([0.5, 0.5, 0.5], 0.0),            # even
+    ([0.9, 0.0, 0.0], 1.0),            # all load on one node: the upper bound
+    ([0.6, 0.2], 0.5),                 # mean 0.4, sd 0.2, cv 0.5, sqrt(2 - 1) = 1
+    ([0.3], 0.0), ([0.0, 0.0], 0.0),   # one node, no load: 0, as PVE answers
+])
+def test_pve_imbalance_is_the_normalised_coefficient_of_variation(loads, expected):
+    from ansible_collections.proxlb.balancer.plugins.module_utils.plan.operations import pve_imbalance, table_imbalance
+    assert abs(pve_imbalance(loads) - expected) < 1e-9
+    # from a node table: (cpu + mem) / 2 per node, offline nodes left out
+    table = {"a": {"mem_pct": 80.0, "cpu_pct": 40.0, "status": "online"},
+             "b": {"mem_pct": 20.0, "cpu_pct": 20.0, "status": "online"},
+             "c": {"mem_pct": 0.0, "cpu_pct": 0.0, "status": "offline"}}
+    assert table_imbalance(table) == 0.5

@@ -21,6 +21,7 @@ import datetime
 import re
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import clock
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import utc_stamp
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
 
 try:
@@ -253,7 +254,6 @@ class Schedule(object):
 
     def status(self, now=None):
         """What a plan records: {allowed, reason, timezone, at, closes_at|opens_at} (times ISO 8601 UTC)."""
-        from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import utc_stamp
         when = clock.now() if now is None else now
         ok, reason = self.allowed(when)
         out = {"allowed": ok, "reason": reason, "timezone": self.zone_name(when), "at": utc_stamp(when),
