@@ -64,6 +64,14 @@ options:
     description:
       - Pool the new guest will join; the pool rules of O(balancing) apply to it.
     type: str
+  make_room:
+    description:
+      - When no node can take the guest, find the fewest moves of other guests (capacity-safe at every
+        step, within their own rules) after which one node can, and return that node and the moves as a
+        plan in RV(plan) for P(proxlb.balancer.proxlb_migrate#module). Nothing moves here.
+      - Without it, or when no such moves exist, the task fails naming every node's reason.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - proxlb.balancer.proxlb
   - proxlb.balancer.proxlb.snapshot_input
@@ -87,6 +95,17 @@ EXAMPLES = r"""
 - name: Keep the answer fixed for the rest of the play
   ansible.builtin.set_fact:
     web_node: "{{ placement.node }}"
+
+- name: A large guest on a full cluster, making room if no node has it free
+  proxlb.balancer.proxlb_best_node:
+    memory: 65536
+    make_room: true
+  register: placement
+
+- name: Run the moves that make room first, if any
+  proxlb.balancer.proxlb_migrate:
+    plan: "{{ placement.plan }}"
+  when: placement.plan is defined
 
 - name: Same question against a saved snapshot (no connection)
   proxlb.balancer.proxlb_best_node:
@@ -122,6 +141,15 @@ ranking:
       elements: str
   sample: [{node: pve2, score: 82.8, reasons: ["memory 4.7% -> 17.2%"]},
            {node: pve1, score: null, reasons: ["anti-affinity tag:plb_anti_affinity_web: 101 (web1) already here"]}]
+plan:
+  description:
+    - With O(make_room) when no node could take the guest as the cluster is: the moves after which RV(node)
+      can, as a plan document (the schema C(proxlb.balancer/plan/1) that P(proxlb.balancer.proxlb_plan#module)
+      returns), to run with P(proxlb.balancer.proxlb_migrate#module) before creating the guest.
+  returned: when moves are needed
+  type: dict
+  sample: {schema: proxlb.balancer/plan/1, moves: [{step: 1, vmid: 300, source: pve3, target: pve1,
+           reason: "make room on pve3 for a new guest"}]}
 """
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.entry.module_main import run_module, uses_snapshot
@@ -140,6 +168,7 @@ def argument_spec():
         storage=dict(type="str"),
         tags=dict(type="list", elements="str", default=[]),
         pool=dict(type="str"),
+        make_room=dict(type="bool", default=False),
         **SNAPSHOT_SPEC
     )
 

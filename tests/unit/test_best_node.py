@@ -6,7 +6,8 @@ import pathlib
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.plan.best_node import rank_nodes, normalize_request
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.best_node import normalize_request, placement_for, rank_nodes
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import apply
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError, PlanError
 from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import build_rules
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize
@@ -24,6 +25,8 @@ def test_scenario(path):
     case = load(path)
     expect = case["expect"]
     snapshot = normalize(case["snapshot"])
+    if case.get("make_room"):
+        return _make_room(case, snapshot, expect)
     if "error" in expect:
         with pytest.raises(PlanError) as err:
             rank_nodes(snapshot, case["request"], case["options"])
@@ -91,3 +94,31 @@ def test_ranking_is_deterministic_and_best_has_most_room(loads, memory_gib):
     best = int(ranking[0]["node"][1:])
     assert loads[best] == min(loads[i] for i in fits)
     assert sum(1 for r in ranking if r["score"] is not None) == len(fits)
+
+
+def _make_room(case, snapshot, expect):
+    """make_room: the node, the fewest moves that free it (a plan document), and it fits afterwards."""
+    with pytest.raises(PlanError) as err:
+        rank_nodes(snapshot, case["request"], case["options"])
+    for text in expect["error_without_make_room"]:
+        assert text in str(err.value)
+    found = placement_for(snapshot, case["request"], case["options"], make_room=True)
+    assert found["node"] == expect["best"]
+    plan = found["plan"]
+    assert plan["schema"] == "proxlb.balancer/plan/1"
+    assert sorted(m["vmid"] for m in plan["moves"]) == expect["moved"]
+    assert all(m["target"] != found["node"] for m in plan["moves"])
+    assert rank_nodes(apply(snapshot, plan), case["request"], case["options"])[0]["node"] == found["node"]
+
+
+def test_make_room_fails_when_no_moves_help():
+    case = load(pathlib.Path(__file__).resolve().parents[1] / "scenarios" / "best_nothing_fits.json")
+    with pytest.raises(PlanError) as err:
+        placement_for(normalize(case["snapshot"]), case["request"], case["options"], make_room=True)
+    assert "no moves of other guests make room" in str(err.value)
+
+
+def test_make_room_is_not_used_when_a_node_fits():
+    case = load(pathlib.Path(__file__).resolve().parents[1] / "scenarios" / "best_make_room.json")
+    found = placement_for(normalize(case["snapshot"]), {"memory": 4096}, case["options"], make_room=True)
+    assert found["plan"] is None and found["ranking"][0]["score"] is not None

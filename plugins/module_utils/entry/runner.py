@@ -168,8 +168,11 @@ def write_json(document, path):
 def run_best_node(params, environ=None):
     """The best node for a new guest, from a given snapshot or the live cluster (docs/best-node.md)."""
     from ansible_collections.proxlb.balancer.plugins.module_utils.plan.best_node import (
-        ranking_and_warnings, request_from_params)
+        placement_for, request_from_params)
     snapshot, options, warnings, _client = snapshot_for(params, environ)
-    ranking, rule_warnings = ranking_and_warnings(snapshot, request_from_params(params), options)
-    return {"changed": False, "node": ranking[0]["node"], "ranking": copy.deepcopy(ranking),
-            "warnings": warnings + rule_warnings}
+    found = placement_for(snapshot, request_from_params(params), options, make_room=bool(params.get("make_room")))
+    out = {"changed": False, "node": found["node"], "ranking": copy.deepcopy(found["ranking"]),
+           "warnings": warnings + found["warnings"]}
+    if found["plan"] is not None:
+        out["plan"] = found["plan"]   # make_room: the moves that free ``node``, for proxlb_migrate
+    return out

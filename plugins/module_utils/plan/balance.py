@@ -128,8 +128,7 @@ def band_phase(ctx):
             if excess <= 0:
                 break
             receivers = sorted((n for n in ctx.targets if n != node),
-                               key=lambda n: (-round(band.low * cap[n] - current(n), 3), round(ctx.composite(n), 6),
-                                              ctx.rank[n]))
+                               key=lambda n: (-round(band.low * cap[n] - current(n), 3), ctx.rank[n]))
             tries = ((bundle, target)
                      for size, bundle in band.candidates(node, excess, current(node) - band.low * cap[node])
                      for target in receivers if current(target) + size <= band.high * cap[target])

@@ -20,6 +20,10 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors impo
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import GIB, MIB
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement import filter_chain
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.state import PlacementState
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan import order
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.context import PlanContext
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.document import node_table, plan_document
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.make_room import room_for_new
 from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import rules_for
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize, split_tags
 
@@ -186,12 +190,24 @@ def rank_nodes(snapshot, request, options=None, rules=None):
     return _rank(snapshot, request, options, rules)[0]
 
 
-def _rank(snapshot, request, options, rules):
+def _rank(snapshot, request, options, rules, make_room=False):
     if "fingerprint" not in snapshot or "schema" not in snapshot:
         snapshot = normalize(snapshot)
     options = behaviour(options)
     request = normalize_request(request)
     placement = _Placement(snapshot, request, options, rules)
+    fits, excluded = _fits(placement)
+    if not fits and make_room:
+        return excluded, placement.warnings, _room(snapshot, options, placement)
+    if not fits:
+        raise PlanError("no node can take the new %s: %s" % (
+            _describe(request), "; ".join("%s: %s" % (e["node"], ", ".join(e["reasons"])) for e in excluded)))
+    fits.sort()
+    ranking = [{"node": node, "score": -score, "reasons": reasons} for _b, score, node, reasons in fits]
+    return ranking + excluded, placement.warnings, None
+
+
+def _fits(placement):
     fits, excluded = [], []
     for node in sorted(placement.nodes):
         why = placement.reject(node)
@@ -200,12 +216,26 @@ def _rank(snapshot, request, options, rules):
         else:
             bonus, score, reasons = placement.score(node)
             fits.append((-bonus, -score, node, reasons))
-    if not fits:
-        raise PlanError("no node can take the new %s: %s" % (
-            _describe(request), "; ".join("%s: %s" % (e["node"], ", ".join(e["reasons"])) for e in excluded)))
-    fits.sort()
-    ranking = [{"node": node, "score": -score, "reasons": reasons} for _b, score, node, reasons in fits]
-    return ranking + excluded, placement.warnings
+    return fits, excluded
+
+
+def _room(snapshot, options, placement):
+    """When no node fits: the fewest capacity-safe moves of other guests after which one does, as a plan
+    document with ``node`` (the node the new guest then goes to). PlanError when no such moves exist."""
+    augmented = dict(snapshot, guests=list(snapshot["guests"]) + [placement.guest])
+    ctx = PlanContext(augmented, options, placement.rules, None, [])
+    nodes_before = node_table(ctx.loads)
+    node, _moves = room_for_new(ctx, placement.vmid)
+    if node is None:
+        raise PlanError("no node can take the new %s, and no moves of other guests make room on one: %s" % (
+            _describe(placement.request), "; ".join("%s: %s" % (n, ", ".join(placement.reject(n)))
+                                                     for n in sorted(placement.nodes))))
+    entries, _blocked = order.schedule(ctx)
+    doc = plan_document(snapshot, options, entries, [], [], nodes_before, node_table(ctx.loads),
+                        {"before": {}, "after": {"moves": len(entries)}},
+                        ["%s takes the new guest once the moves are done" % node])
+    doc["node"] = node
+    return doc
 
 
 def request_from_params(params):
@@ -214,4 +244,13 @@ def request_from_params(params):
 
 def ranking_and_warnings(snapshot, request, options=None, rules=None):
     """``rank_nodes`` plus the warnings the rules gave (what the module returns)."""
-    return _rank(snapshot, request, options, rules)
+    return _rank(snapshot, request, options, rules)[:2]
+
+
+def placement_for(snapshot, request, options=None, rules=None, make_room=False):
+    """What ``proxlb_best_node`` returns: ``{node, ranking, warnings}``; with ``make_room`` and no node that
+    fits, ``node`` is the one that fits after the moves in ``plan`` (a plan document for proxlb_migrate)."""
+    ranking, warnings, room = _rank(snapshot, request, options, rules, make_room)
+    if room is None:
+        return {"node": ranking[0]["node"], "ranking": ranking, "warnings": warnings, "plan": None}
+    return {"node": room.pop("node"), "ranking": ranking, "warnings": warnings, "plan": room}

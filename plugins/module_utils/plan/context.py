@@ -173,15 +173,16 @@ class PlanContext(object):
         need = [(i, w, sum(guest[v][i] for v in vmids)) for i, w in self.weighted]
         where = [self.loads.node_of[v] for v in vmids]
         ranked = []
-        for node in choices if choices is not None else self.targets:
+        for node in self._candidates(vmids, choices):
             here = [v for v, at in zip(vmids, where) if at == node] if node in where else ()
             if len(here) == len(vmids):
                 continue
             now = after = 0.0
             for i, w, amount in need:
-                now += w * 100.0 * load[node][i] / cap[node][i]
-                after += w * 100.0 * (load[node][i] + amount - sum(guest[v][i] for v in here)) / cap[node][i]
-            ranked.append((round(after, 9), round(now, 9), self.rank.get(node, 0), node))
+                base = load[node][i] / cap[node][i]
+                now += w * base
+                after += w * (base + (amount - sum(guest[v][i] for v in here)) / cap[node][i])
+            ranked.append((round(100.0 * after, 9), now, self.rank.get(node, 0), node))
         ranked.sort()
         reasons = Causes()
         skip = ("affinity",) if mandatory else ()
@@ -192,6 +193,22 @@ class PlanContext(object):
                 return node, reasons
             reasons.add(node, name, why)
         return None, reasons
+
+    def _candidates(self, vmids, choices):
+        """The nodes to ask: ``choices`` (default every target), only those a strict pin allows when one
+        applies (with the pinned nodes that take no guests, so their own reason is the cause)."""
+        nodes = choices if choices is not None else self.targets
+        allowed = None
+        for vmid in vmids:
+            pin = self.view.pin.get(vmid)
+            if pin:
+                allowed = pin[0] if allowed is None else allowed & pin[0]
+        if allowed is None:
+            return nodes
+        out = [n for n in nodes if n in allowed]
+        if choices is None:
+            out += [n for n in sorted(allowed, key=natural_key) if n not in self.target_set and n in self.state.nodes]
+        return out
 
     # ---- what cannot be done -----------------------------------------------------------------------
     def fail(self, rule, vmids, reason, causes=None, check=None):

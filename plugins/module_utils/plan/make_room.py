@@ -102,11 +102,11 @@ def _blocked(ctx, vmids, target):
     return False
 
 
-def _evict_one(ctx, vmids, target, undo):
+def _evict_one(ctx, vmids, target, undo, extra=0):
     """Move the guest whose leaving helps most (the cheapest that suffices, else the largest) somewhere
-    it may go; record it in ``undo``."""
+    it may go; record it in ``undo``. ``extra``: memory still to arrive on ``target`` (a new guest)."""
     choices = [n for n in ctx.targets if n != target]
-    for vmid in _evictees(ctx, vmids, target):
+    for vmid in _evictees(ctx, vmids, target, extra):
         dest, _reasons = ctx.best_target([vmid], choices)
         if dest is not None:
             undo.append((vmid, target))
@@ -115,9 +115,9 @@ def _evict_one(ctx, vmids, target, undo):
     return None
 
 
-def _evictees(ctx, vmids, target):
+def _evictees(ctx, vmids, target, extra=0):
     anti = set(r for v in vmids for r in ctx.view.anti_of.get(v, ()))
-    over = ctx.state.capacity.used[target][0] - ctx.state.capacity.limit[target][0]
+    over = ctx.state.capacity.used[target][0] + extra - ctx.state.capacity.limit[target][0]
     ranked = []
     for vmid in ctx.guests_on(target):
         if vmid in vmids or ctx.node_of(vmid) != target or not ctx.movable(vmid) or vmid in ctx.held or len(ctx.view.bundle_of[vmid]) > 1:
@@ -128,3 +128,34 @@ def _evictees(ctx, vmids, target):
         ranked.append((not blocks, not enough, move_cost(ctx.guests[vmid]) if enough else -need, vmid))
     ranked.sort()
     return [item[-1] for item in ranked[:MAX_EVICTEES]]
+
+
+def room_for_new(ctx, vmid):
+    """For a guest not placed yet (best node): the node that takes it after the fewest, cheapest moves of
+    other guests, as (node, [(vmid, destination)]), or (None, []). The moves are placed in ``ctx``."""
+    best = None
+    for node in _candidates(ctx, [vmid], None):
+        undo = []
+        try:
+            while True:
+                name, _why = filter_chain.first_refusal(ctx.state, [vmid], node, skip=("precondition",))
+                if name is None:
+                    break
+                if name not in ROOM_FILTERS or len(undo) >= MAX_CHAIN or _evict_one(
+                        ctx, [vmid], node, undo, ctx.state.capacity.need[vmid][0]) is None:
+                    undo.append(None)
+                    break
+            moves = [(u[0], ctx.node_of(u[0])) for u in undo if u is not None]
+            if None not in undo and order.executable(ctx, moves):
+                cost = (len(moves), sum(move_cost(ctx.guests[v]) for v, _d in moves), ctx.rank[node])
+                if best is None or cost < best[0]:
+                    best = (cost, node, moves)
+        finally:
+            for vmid_home in reversed([u for u in undo if u is not None]):
+                ctx.state.move(vmid_home[0], vmid_home[1])
+    if best is None:
+        return None, []
+    _cost, node, moves = best
+    for other, dest in moves:
+        ctx.place(other, dest, "make room on %s for a new guest" % node)
+    return node, moves

@@ -146,10 +146,16 @@ def _join(ctx, bundle):
     # cheapest join first, but not onto a node the group would push above the balance band
     ceiling = ctx.mean_composite() + float(ctx.balancing.get("balanciness") or 0) / 2
 
+    total = [(i, w, sum(ctx.loads.guest[v][i] for v in bundle)) for i, w in ctx.weighted]
+    memory = sum(ctx.loads.guest[v][0] for v in bundle)
+    homes = set(ctx.node_of(v) for v in bundle)
+
     def cost(node):
-        moving = [v for v in bundle if ctx.node_of(v) != node]
-        after = ctx.composite(node) + ctx.delta(moving, node)
-        return (after > ceiling, sum(ctx.loads.guest[v][0] for v in moving), after, ctx.rank.get(node, 0))
+        here = [v for v in bundle if ctx.node_of(v) == node] if node in homes else ()
+        load, cap = ctx.loads.load[node], ctx.loads.capacity[node]
+        after = sum(w * 100.0 * (load[i] + amount - sum(ctx.loads.guest[v][i] for v in here)) / cap[i]
+                    for i, w, amount in total)
+        return (after > ceiling, memory - sum(ctx.loads.guest[v][0] for v in here), round(after, 9), ctx.rank.get(node, 0))
     reasons = {}
     for node in sorted(stuck or ctx.targets, key=cost):
         moving = [v for v in bundle if ctx.node_of(v) != node]
