@@ -41,7 +41,7 @@ def _role(tmp_path, sim, nodes, state, *args, report_dir=""):
           vars:
             maintenance_nodes: %s
             maintenance_state: %s
-            maintenance_poll_interval: 0.3
+            maintenance_poll_interval: 0.5
             maintenance_report_dir: "%s"
         """ % (json.dumps(nodes), state, report_dir)
     return run_playbook(tmp_path, tasks, sim_env(sim), *args)
@@ -151,7 +151,7 @@ def _rolling(tmp_path, sim):
     import sys
     binary = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     return subprocess.run([binary, "-i", str(inventory), os.path.join(ROOT, "playbooks", "rolling_update.yml"),
-                           "-e", json.dumps({"rolling_poll_interval": 0.3, "rolling_reboot_timeout": 120})],
+                           "-e", json.dumps({"rolling_poll_interval": 0.5, "rolling_reboot_timeout": 120})],
                           env=sim_env(sim), cwd=str(tmp_path), capture_output=True, text=True, timeout=600)
 
 
