@@ -179,3 +179,40 @@ def test_journal_timeout_stays_unfinished_and_a_bad_middle_line_is_an_error(tmp_
     with pytest.raises(ConfigError) as err:
         Journal(str(path))
     assert "line 1" in str(err.value)
+
+
+# ---------------------------------------------------------------------- issue 14 helpers
+def test_parent_watch_turns_false_once_the_parent_process_changes():
+    from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import parent_watch
+    parents = [4242]
+    alive = parent_watch(lambda: parents[0])
+    assert alive() is True
+    parents[0] = 1   # re-parented to init: the controller is gone
+    assert alive() is False
+
+
+def test_task_entries_tell_ended_tasks_and_their_user():
+    from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import _ended, _task_user
+    running = {"upid": "UPID:pve1:1:1:1:qmigrate:101:root@pam!ci:", "user": "root@pam", "tokenid": "ci"}
+    assert not _ended(running) and not _ended(dict(running, status="RUNNING")) and not _ended(None)
+    assert _ended(dict(running, endtime=5, status="OK")) and _ended(dict(running, status="migration aborted"))
+    assert _task_user(running) == "root@pam!ci"
+    assert _task_user({"upid": "UPID:pve1:1:1:1:qmigrate:101:ops@pve:"}) == "ops@pve"
+
+
+def test_measured_is_the_per_node_load_and_spread_of_a_cluster_read():
+    from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import measure
+    live = Live({}, {})
+    live.load([
+        {"type": "node", "node": "pve1", "status": "online", "maxmem": 100 * GIB, "mem": 50 * GIB, "maxcpu": 10,
+         "cpu": 0.5, "maxdisk": 10 * GIB, "disk": GIB},
+        {"type": "node", "node": "pve2", "status": "online", "maxmem": 100 * GIB, "mem": 20 * GIB, "maxcpu": 10,
+         "cpu": 0.1, "maxdisk": 10 * GIB, "disk": GIB},
+        {"type": "node", "node": "pve3", "status": "offline"},
+        {"type": "qemu", "vmid": 101, "node": "pve1", "status": "running", "maxmem": 8 * GIB, "mem": 4 * GIB,
+         "maxcpu": 2, "cpu": 0.5},
+    ])
+    got = measure(live, {})
+    assert got["nodes"]["pve1"]["mem_pct"] == 50.0 and got["nodes"]["pve2"]["mem_pct"] == 20.0
+    assert got["nodes"]["pve1"]["guests"] == 1 and got["nodes"]["pve3"]["status"] == "offline"
+    assert got["spread"]["memory"] == 30.0 and got["spread"]["cpu"] == 40.0   # offline nodes left out
