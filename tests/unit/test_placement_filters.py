@@ -164,3 +164,17 @@ def test_the_chain_answers_with_the_first_refusal_and_can_skip_a_filter():
     assert filter_chain.first_refusal(state, [100], "pve2")[0] == "affinity"
     assert filter_chain.refusal(state, [100], "pve2", skip=("affinity",)) is None
     assert set(filter_chain.causes(state, [100], ["pve2", "pve3"])) == {"pve2", "pve3"}
+
+
+def test_capacity_overrun_names_the_first_limit_a_node_is_already_above():
+    """Capacity.overrun(node): what the planner repairs before anything else (memory over maxmem - reserve,
+    vCPUs over cpu_overcommit x (cores - cpu reserve)); None for a node within its limits."""
+    guests = [{"vmid": 100 + i, "node": "pve1", "mem": 16 * GIB, "maxmem": 16 * GIB, "maxcpu": 4} for i in range(5)]
+    state = _state(guests, options={"balancing": {"cpu_overcommit": 1.0,
+                                                  "node_resource_reserve": {"defaults": {"cpu": 2}}}})
+    assert state.capacity.overrun("pve1") == "pve1: memory 82.0 GiB used, 64.0 GiB allowed after reserve"
+    assert state.capacity.overrun("pve2") is None
+    state.move(100, "pve2")
+    state.move(101, "pve3")
+    assert state.capacity.overrun("pve1") == "pve1: 12 cores assigned, 6.0 allowed (cpu_overcommit 1.00)"
+    assert [n for n, _r in state.capacity.overruns()] == ["pve1"]
