@@ -34,6 +34,9 @@ def test_the_adaptive_form_parses_and_a_bad_one_names_the_key():
         cooldown.parse({"adaptive": True, "base": "7h"})
     with pytest.raises(ConfigError, match="must say adaptive: true"):
         cooldown.parse({"base": "10m"})
+    # a mapping without adaptive: true is refused where the plan reads it, in one line
+    with pytest.raises(ConfigError, match=r"^cooldown: a mapping must say adaptive: true"):
+        history.held_guests({"guests": []}, {"cooldown": {"adaptive": False, "base": "10m"}}, now=NOW)
 
 
 def test_backoff_is_the_longer_of_15_min_and_the_last_move_doubled_per_repeat_and_capped():

@@ -43,10 +43,15 @@ def _seconds(value, path):
 
 
 def is_adaptive(value):
-    """True for ``adaptive`` and ``{adaptive: true, ...}`` (fixed cooldowns and None are not)."""
+    """True for ``adaptive`` and any mapping (``parse`` refuses one without ``adaptive: true`` in one line);
+    fixed cooldowns (``30m``, seconds) and None are not."""
     if isinstance(value, str):
         return value.strip().lower() == "adaptive"
-    return isinstance(value, dict) and value.get("adaptive") in (True, "true", "yes", "on", 1)
+    return isinstance(value, dict)
+
+
+def _truthy(value):
+    return value in (True, 1) or (isinstance(value, str) and value.strip().lower() in ("true", "yes", "on", "1"))
 
 
 def parse(value, path="cooldown"):
@@ -62,7 +67,7 @@ def parse(value, path="cooldown"):
     for key in value:
         if key not in _KEYS:
             raise ConfigError("%s.%s: unknown key (known: %s)" % (path, key, ", ".join(_KEYS)))
-    if not is_adaptive(value):
+    if not _truthy(value.get("adaptive")):
         raise ConfigError("%s: a mapping must say adaptive: true (a fixed cooldown is a duration like 30m)" % path)
     spec = {"base": BASE, "cap": CAP, "window": WINDOW}
     for key in ("base", "cap", "window"):
