@@ -7,7 +7,8 @@ PVE answers ``GET /cluster/options`` with a ``digest`` of datacenter.cfg and ref
 older one ("detected modified configuration - file changed by other user? Try again."). ``edit`` reads,
 applies a change to the text, writes with the digest it read and, on a mismatch, reads and applies the
 change again: two writers (two maintenance runs, a maintenance run and a migration's lease) never lose
-each other's lines. An API without ``digest`` is written without it (no protection, as before).
+each other's lines. Real PVE may answer without a ``digest`` (docs/pve-answers.md): then the write is
+made without it and read back after a pause; a line another writer overwrote is written again.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,6 +21,7 @@ import time
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError
 
 ATTEMPTS = 8
+SETTLE = 1.0   # seconds between a write without digest and the check that it stayed
 _MISMATCH = ("detected modified configuration", "digest")
 
 
@@ -44,7 +46,7 @@ def is_mismatch(exc):
     return any(word in text for word in _MISMATCH)
 
 
-def edit(client, change, attempts=ATTEMPTS, sleep=time.sleep):
+def edit(client, change, attempts=ATTEMPTS, sleep=time.sleep, settle=SETTLE):
     """Apply ``change(text) -> new text`` to the notes; returns (text after, written?).
 
     ``change`` may raise to abort (nothing is written); it is called again after each digest mismatch,
@@ -65,5 +67,12 @@ def edit(client, change, attempts=ATTEMPTS, sleep=time.sleep):
                 sleep(random.uniform(0.05, 0.25) * (attempt + 1))   # another writer: read again
                 continue
             raise
+        if digest is None:
+            # no digest (PVE's datacenter.cfg has none): a writer that read before us may still overwrite
+            # our line; after a pause longer than such a read-modify-write, check it is there, else again
+            sleep(settle)
+            after, _digest = read(client, sleep)
+            if change(after) not in (None, after) and attempt + 1 < attempts:
+                continue
         return new, True
     raise ApiError("datacenter notes: changed by someone else %d times in a row while writing" % attempts)
