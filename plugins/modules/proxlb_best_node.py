@@ -143,7 +143,7 @@ ranking:
            {node: pve1, score: null, reasons: ["anti-affinity tag:plb_anti_affinity_web: 101 (web1) already here"]}]
 plan:
   description:
-    - With O(make_room) when no node could take the guest as the cluster is: the moves after which RV(node)
+    - With O(make_room) when no node could take the guest as the cluster is, the moves after which RV(node)
       can, as a plan document (the schema C(proxlb.balancer/plan/1) that P(proxlb.balancer.proxlb_plan#module)
       returns), to run with P(proxlb.balancer.proxlb_migrate#module) before creating the guest.
   returned: when moves are needed

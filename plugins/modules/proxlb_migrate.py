@@ -101,7 +101,7 @@ options:
       - A journal file on the controller (JSON lines), written before each migrate request and after each
         end. A rerun with the same journal follows the tasks an interrupted run left running instead of
         starting them again.
-      - Created mode 0600 (0640 with E(PROXLB_ARTIFACT_GROUP)) and appended with O_NOFOLLOW: a symbolic link at
+      - Created mode 0600 (0640 with E(PROXLB_ARTIFACT_GROUP)) and appended with O_NOFOLLOW, so a symbolic link at
         the path is refused.
     type: path
   poll_interval:
