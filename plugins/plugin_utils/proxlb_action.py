@@ -69,6 +69,9 @@ class ProxLBAction(ActionBase):
         result.setdefault("changed", False)
         if result.get("warnings"):
             result["warnings"] = [self._scrub(w) for w in result["warnings"]]
+            # after a failover, which host answered is news but no warning: a plain line (and api_host_used)
+            if result.get("api_host_used") and any("did not answer" in w for w in result["warnings"]):
+                self.progress("API host %s answered" % result["api_host_used"])
         return result
 
     def _resolved_secrets(self, params):

@@ -117,6 +117,7 @@ def test_failover_prints_the_dead_host_as_a_warning_and_no_success_warning(simul
     warnings = re.findall(r"\[WARNING\]: (.*)", proc.stdout + proc.stderr)
     assert any(sim.down_api_host in w and "did not answer" in w for w in warnings), warnings
     assert not [w for w in warnings if "answered" in w], warnings
+    assert "proxlb: API host %s answered" % sim.api_host in proc.stdout
     assert saved(tmp_path / "out.json")["api_host_used"] == sim.api_host
 
 
