@@ -4,6 +4,7 @@ import pytest
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PlanError
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
 from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import plan
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize
@@ -36,6 +37,23 @@ def test_enable_false_and_enforce_mode_make_only_mandatory_moves():
 
 def test_memory_threshold_not_reached_means_no_balance():
     assert plan(_snap(), {"balancing": {"memory_threshold": 75, "balanciness": 5}}, rules=[])["moves"] == []
+
+
+def test_cpu_and_disk_thresholds_trigger_like_memory_threshold():
+    """n1 uses 40 % of its memory; its cpu is 87.5 % busy (7 of 8 cores), its disk 20 %. A threshold that no
+    node reaches holds balance back; one that a node reaches lets it run; with several, any one triggers."""
+    snap = _snap()
+    snap["nodes"][0]["cpu"] = 7.0 / 8
+    for node, disk in zip(snap["nodes"], (20, 5, 5)):
+        node["maxdisk"], node["disk"] = 100 * GIB, disk * GIB
+    base = {"balanciness": 5}
+    assert plan(snap, {"balancing": dict(base, cpu_threshold=90)}, rules=[])["moves"] == []
+    assert plan(snap, {"balancing": dict(base, cpu_threshold=80)}, rules=[])["moves"]
+    assert plan(snap, {"balancing": dict(base, disk_threshold=50)}, rules=[])["moves"] == []
+    assert plan(snap, {"balancing": dict(base, disk_threshold=15)}, rules=[])["moves"]
+    assert plan(snap, {"balancing": dict(base, memory_threshold=75, cpu_threshold=80)}, rules=[])["moves"]
+    with pytest.raises(ConfigError, match="balancing.cpu_threshold: must be at most 100"):
+        config.validate_behaviour({"balancing": {"cpu_threshold": 120}})
 
 
 def test_max_migrations():
