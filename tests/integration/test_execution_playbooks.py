@@ -170,3 +170,30 @@ def test_killing_only_the_controller_stops_its_worker_and_the_rerun_follows(simu
     assert placements(sim) == {101: "pve2", 102: "pve3", 103: "pve3"}
     assert lease_mod.PREFIX not in notes(sim)
     assert not [g for g in sim.proxmox().cluster.resources.get(type="vm") if g.get("lock")]
+
+
+def test_a_failed_drain_move_fails_the_maintenance_play_after_the_report(simulator, tmp_path):
+    from ansible_run import run_playbook
+    guests = [(101, "qemu", "pve1", "running", 2), (102, "qemu", "pve1", "running", 2)]
+    sim = simulator(scenario(THREE, guests))
+    sim.admin("POST", "/faults", fail_vmid=101, message="disk copy broke")
+    reports = tmp_path / "reports"
+    proc = run_playbook(tmp_path, """
+        - name: Maintenance
+          ansible.builtin.include_role:
+            name: proxlb.balancer.maintenance
+          vars:
+            maintenance_nodes: [pve1]
+            maintenance_state: present
+            maintenance_poll_interval: 0.5
+            maintenance_report_dir: "%s"
+        """ % reports, sim_env(sim))
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert recap(proc)["failed"] == 1
+    assert "drain of pve1" in proc.stdout and "guest 101" in proc.stdout
+    written = [json.loads(p.read_text()) for p in reports.glob("*-results.json")]   # the report came first
+    assert len(written) == 1 and statuses({"results": written[0]})[101] == "failed"
+    placed = placements(sim)
+    assert placed[101] == "pve1" and placed[102] != "pve1"
+    assert sorted(t["vmid"] for t in migrations(sim)) == [101, 102]
+    assert "proxlb.balancer maintenance: pve1" in notes(sim) and lease_mod.PREFIX not in notes(sim)
