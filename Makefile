@@ -7,8 +7,17 @@ BUILD := .build
 COLL := $(BUILD)/collections/ansible_collections/proxlb/balancer
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(BUILD)/collections
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Everything the tools keep stays inside the project (.build/ is git-ignored), never in the user's home:
+# Ansible's home holds ansible-playbook's temporary files and molecule's state; its collections directory
+# is the one above, where the checkout is linked, so molecule uses the checkout instead of installing a
+# built copy. ansible-test keeps its cached virtual environments and the get-pip shim under ~/.ansible/test
+# with no setting to move them, so it runs with a home of its own.
+export ANSIBLE_HOME := $(CURDIR)/$(BUILD)
+SANITY_HOME := $(CURDIR)/$(BUILD)/sanity-home
+# pytest workers: the tests mostly wait on simulators and ansible-playbook runs, so more than the CPUs
+PYTEST_WORKERS ?= 4
 
-.PHONY: demo test unit sanity lint molecule bench venv clean
+.PHONY: demo test check-tests unit sanity lint molecule bench venv clean
 
 venv: $(VENV)/.installed $(COLL)
 
@@ -25,34 +34,38 @@ $(COLL):
 demo: venv
 	$(PY) tools/demo.py
 
-# pytest runs last so that its summary line closes the output.
-test: venv sanity lint molecule unit
+# The stages run side by side (the machine mostly waits on subprocesses), each timed; pytest prints as it
+# goes and its summary line closes the output. Logs of the other stages: .build/logs/<stage>.log.
+test: venv check-tests
+	$(PY) tools/run_stages.py --logs $(BUILD)/logs --live unit sanity lint molecule
 
+# test modules that cannot fail, skips and expected failures that do not say why
+check-tests: venv
+	$(PY) tools/check_tests.py tests
+
+# Parallel: every test starts its own simulators on ports the kernel picks. `--dist load` hands out tests
+# in collection order, which tests/conftest.py starts with the slowest modules. -r sxX: one line per skip,
+# expected failure and unexpected pass, with its reason, at the end.
 unit: venv
-	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/integration
+	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist load -r sxX tests/unit tests/integration
 
 # ansible-test runs on exactly what ships: the built collection, unpacked under ansible_collections/ in a
 # temporary directory outside this git checkout (inside it, git would hide the ignored copy from ansible-test).
 sanity: venv
-	$(PY) tools/install_get_pip_shim.py
+	HOME=$(SANITY_HOME) $(PY) tools/install_get_pip_shim.py
 	rm -rf $(BUILD)/dist && mkdir -p $(BUILD)/dist
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(BUILD)/dist . >/dev/null
 	dir=$$(mktemp -d)/ansible_collections/proxlb/balancer && mkdir -p $$dir && \
 	  tar -xzf $(BUILD)/dist/proxlb-balancer-*.tar.gz -C $$dir && cd $$dir && \
-	  $(CURDIR)/$(VENV)/bin/ansible-test sanity --python 3.11 --color no; \
-	  status=$$?; rm -rf $$dir; exit $$status
-
-# molecule installs a built copy of the collection user-wide; a stale one would shadow this checkout
-STALE_COPY := $(HOME)/.ansible/collections/ansible_collections/proxlb/balancer
+	  HOME=$(SANITY_HOME) $(CURDIR)/$(VENV)/bin/ansible-test sanity --python 3.11 --color no; \
+	  status=$$?; rm -rf $${dir%/ansible_collections/proxlb/balancer}; exit $$status
 
 lint: venv
-	rm -rf $(STALE_COPY)
 	$(VENV)/bin/ansible-lint --offline -q
 
 molecule: venv
 	@if [ -d extensions/molecule/default ]; then $(VENV)/bin/molecule test -s default; fi
 	@if [ -d extensions/molecule/maintenance ]; then $(VENV)/bin/molecule test -s maintenance; fi
-	rm -rf $(STALE_COPY)
 
 bench: venv
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
