@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement import objective
-from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import apply, plan, plan_summary
+from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import plan, plan_summary
 
 from helpers import eligible_nodes, plan_invariants
 
