@@ -95,3 +95,10 @@ def test_the_saved_plan_passes():
     plan = raw_plan()
     assert [m["vmid"] for m in load_plan(copy.deepcopy(plan))] == [m["vmid"] for m in plan["moves"]]
     assert documents.check_plan(plan) is plan
+
+
+def test_every_engine_error_is_one_line_of_bounded_length():
+    error = ProxLBError("first line\nsecond line " + "x" * 5000)
+    assert "\n" not in str(error) and str(error).startswith("first line second line")
+    assert len(str(error)) == ProxLBError.MAX_MESSAGE and str(error).endswith(" ... (cut)")
+    assert str(ProxLBError("short", hint="do this")) == "short (do this)"

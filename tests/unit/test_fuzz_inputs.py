@@ -23,7 +23,8 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor i
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SMALL = os.path.join(ROOT, "simulator", "scenarios", "small.json")
 PLAN = os.path.join(ROOT, "tests", "fixtures", "plan_small.json")
-MAX_MESSAGE = 600
+# ProxLBError cuts longer messages (a safety net); the checks at the edge keep values far shorter
+MAX_MESSAGE = ProxLBError.MAX_MESSAGE + 200  # and a short hint
 # PROXLB_FUZZ_EXAMPLES=2000 for a longer hunt than the test run's
 EXAMPLES = int(os.environ.get("PROXLB_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

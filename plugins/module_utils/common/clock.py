@@ -17,6 +17,7 @@ import calendar
 import contextlib
 import time
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import documents
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PlanError
 
 _CLOCK = [time.time]
@@ -79,7 +80,7 @@ def check_plan_age(plan, ttl=None, at=None):
     a ``created`` that is not an ISO 8601 UTC time is refused, since its age cannot be told."""
     ttl = DEFAULT_PLAN_TTL if ttl is None else ttl
     if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl < 0:
-        raise PlanError("plan_ttl: expected seconds >= 0 (0 = a plan never expires), got %r" % (ttl,))
+        raise PlanError("plan_ttl: expected seconds >= 0 (0 = a plan never expires), got %s" % documents.shown(ttl))
     if not ttl or not isinstance(plan, dict) or plan.get("created") is None:
         return None
     created = parse_stamp(plan["created"])

@@ -12,7 +12,13 @@ __metaclass__ = type
 class ProxLBError(Exception):
     """Base of every error the engine reports to the user."""
 
+    # a message quotes values the user gave: however large or odd they are, it stays one readable line
+    MAX_MESSAGE = 2000
+
     def __init__(self, message, hint=None):
+        message = " ".join(str(message).splitlines())
+        if len(message) > self.MAX_MESSAGE:
+            message = message[:self.MAX_MESSAGE - 10] + " ... (cut)"
         super(ProxLBError, self).__init__(message)
         self.message = message
         self.hint = hint

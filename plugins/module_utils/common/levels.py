@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import documents
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
 
 # level: (balance at all, balanciness pp, margin pp, max_migrations or None for unlimited)
@@ -31,7 +32,8 @@ def check_level(level, path="level"):
     if isinstance(level, str) and level.strip().isdigit():
         level = int(level.strip())
     if isinstance(level, bool) or not isinstance(level, int) or level not in LEVELS:
-        raise ConfigError("%s: expected 1 (only mandatory moves) to 5 (tightest balance), got %r" % (path, level))
+        raise ConfigError("%s: expected 1 (only mandatory moves) to 5 (tightest balance), got %s"
+                          % (path, documents.shown(level)))
     return level
 
 
