@@ -58,13 +58,18 @@ class Ticker(object):
         while not self.stop.wait(0.05):
             self.sim.admin("POST", "/clock", seconds=self.seconds)
 
+    def start(self):
+        if not self.thread.is_alive() and not self.stop.is_set():
+            self.thread.start()
+
     def __enter__(self):
-        self.thread.start()
+        self.start()
         return self
 
     def __exit__(self, *exc):
         self.stop.set()
-        self.thread.join()
+        if self.thread.is_alive():
+            self.thread.join()
 
 
 # ---------------------------------------------------------------------- fail closed
@@ -239,12 +244,14 @@ def test_migrations_by_others_count_and_are_waited_for(simulator):
     api.nodes("pve1").qemu(102).migrate.post(target="pve3", online=1)
     plan = make_plan((1, 103, "pve1", "pve3"), (1, 104, "pve2", "pve1"))
     lines = []
+    ticker = Ticker(sim)
 
     def progress(line):
         lines.append(line)
         if ": waiting: " in line and line.startswith("103 "):
             sim.admin("POST", "/clock", seconds=60)   # the admin's migrations end while 103 waits
-    with Ticker(sim):
+            ticker.start()                             # and time runs on for ours
+    with ticker:
         result = run_migrate(params(sim, plan=plan, balancing={"parallel": True, "per_node_jobs": 2}),
                              environ={}, progress=progress)
     assert statuses(result) == {103: "done", 104: "done"}, result["results"]
@@ -259,9 +266,15 @@ def test_migrations_by_others_count_and_are_waited_for(simulator):
 def test_a_guest_migrated_by_someone_else_is_waited_for_not_skipped(simulator):
     sim = simulator(scenario(THREE, [(101, "qemu", "pve1", "running", 2)]), clock=0)
     sim.proxmox().nodes("pve1").qemu(101).migrate.post(target="pve2", online=1)
-    with Ticker(sim):
-        result = run_migrate(params(sim, plan=make_plan((1, 101, "pve1", "pve2"))), environ={})
+    lines = []
+
+    def progress(line):
+        lines.append(line)
+        if line.startswith("101 ") and ": waiting: " in line:
+            sim.admin("POST", "/clock", seconds=60)   # the admin's migration ends while ours waits
+    result = run_migrate(params(sim, plan=make_plan((1, 101, "pve1", "pve2"))), environ={}, progress=progress)
     assert statuses(result) == {101: "already_done"} and result["changed"] is False
+    assert any("lock: migrate" in line for line in lines), lines
     assert len(tasks_of(sim, 101)) == 1
     assert_clean(sim, [101])
 
