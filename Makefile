@@ -44,10 +44,10 @@ check-tests: venv
 	$(PY) tools/check_tests.py tests
 
 # Parallel: every test starts its own simulators on ports the kernel picks. `--dist load` hands out tests
-# in collection order, which tests/conftest.py starts with the slowest modules. -r sxX: one line per skip,
-# expected failure and unexpected pass, with its reason, at the end.
+# in collection order, which tests/conftest.py starts with the slowest modules. pytest.ini adds one line
+# per skip, expected failure and unexpected pass, with its reason, at the end.
 unit: venv
-	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist load -r sxX tests/unit tests/integration
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist load tests/unit tests/integration
 
 # ansible-test runs on exactly what ships: the built collection, unpacked under ansible_collections/ in a
 # temporary directory outside this git checkout (inside it, git would hide the ignored copy from ansible-test).
