@@ -161,8 +161,11 @@ def write_json(document, path):
     """Write an artifact (snapshot, plan, results) as stable JSON on the controller: 0600, never through a
     symlink (common/artifacts.py)."""
     from ansible_collections.proxlb.balancer.plugins.module_utils.common import artifacts
+    # errors name the option the path came from
+    what = {"proxlb.balancer/plan/1": "plan_file", "proxlb.balancer/snapshot/1": "snapshot_file"}.get(
+        (document or {}).get("schema"), "artifact")
     if path:
-        artifacts.write_json(path, document)
+        artifacts.write_json(path, document, what=what)
 
 
 def run_best_node(params, environ=None):
