@@ -294,6 +294,21 @@ def test_waiting_for_others_is_bounded_by_max_job_validation(simulator):
     assert_clean(sim, [101, 102, 103])
 
 
+def test_a_stale_migrate_lock_neither_blocks_the_node_nor_waits_forever(simulator):
+    doc = scenario(THREE, [(101, "qemu", "pve1", "running", 2), (102, "qemu", "pve1", "running", 2),
+                           (103, "qemu", "pve1", "running", 2)])
+    doc["guests"][0]["lock"] = "migrate"   # left behind by a crashed migration: no task runs
+    sim = simulator(doc)
+    plan = make_plan((1, 101, "pve1", "pve2"), (1, 102, "pve1", "pve2"), (1, 103, "pve1", "pve3"))
+    result = run_migrate(params(sim, plan=plan, balancing={"per_node_jobs": 1}), environ={})
+    got = dict((r["vmid"], r) for r in result["results"]["results"])
+    assert got[101]["status"] == "skipped" and "stale lock" in got[101]["error"], got[101]
+    assert got[102]["status"] == "done" and got[103]["status"] == "done"
+    assert any("qm unlock 101" in w for w in result["warnings"]), result["warnings"]
+    assert placements(sim) == {101: "pve1", 102: "pve2", 103: "pve3"}
+    assert tasks_of(sim, 101) == []
+
+
 # ---------------------------------------------------------------------- a lost POST answer
 def test_a_lost_post_answer_is_reconciled_from_the_task_list_never_posted_twice(simulator):
     sim = simulator(scenario(THREE, [(101, "qemu", "pve1", "running", 2)]))

@@ -250,6 +250,8 @@ class Executor(object):
         self.foreign_moves = {}      # vmid -> (source, target, upid)
         self._foreign_targets = {}   # upid -> target read from the task log (it never changes)
         self.answers = {}            # vmid -> the migrate precondition's answer (asked once per move)
+        self.lock_suspects = set()   # guests locked for migrate without a running task, seen once
+        self.stale_locks = set()     # ... seen so twice: a stale lock
         self.versions = {}
         self.stop_reason = None
         self.fatal = None
@@ -292,29 +294,38 @@ class Executor(object):
         return self._tasks
 
     def _foreign_flows(self):
-        """(source, target) of migrations we did not start; target None when PVE does not tell it."""
+        """(source, target) of migrations we did not start; target None when PVE does not tell it.
+
+        A guest locked for migrate without a running migration task in ``/cluster/tasks`` is not a flow;
+        seen so in two reads, it is a stale lock (a crashed migration leaves one) and is said once."""
         ours = set(m["vmid"] for m in self.inflight + self.verifying)
         locked = dict((v, g) for v, g in self.live.guests.items() if g.get("lock") == "migrate" and v not in ours)
-        known = dict((v, f) for v, f in self.foreign_moves.items() if v in locked)
-        self.foreign_moves = known
-        if not locked:
-            return []
-        if set(locked) - set(known):
-            for task in self.cluster_tasks() or []:
+        known = dict((v, f) for v, f in self.foreign_moves.items() if v in locked and f[2])
+        missing = set(locked) - set(known)
+        if missing:
+            listed = self.cluster_tasks()
+            for task in listed or []:
                 vmid = str(task.get("id") or "")
-                if task.get("type") not in TASK_TYPES.values() or task.get("endtime") or not vmid.isdigit() \
-                        or int(vmid) not in locked or int(vmid) in known:
+                if task.get("type") not in TASK_TYPES.values() or _ended(task) or not vmid.isdigit() \
+                        or int(vmid) not in missing or int(vmid) in known:
                     continue
                 upid = task.get("upid")
                 if upid not in self._foreign_targets:
                     self._foreign_targets[upid] = self._task_target(task)
                 known[int(vmid)] = (locked[int(vmid)].get("node"), self._foreign_targets[upid], upid)
-        for vmid, guest in locked.items():
-            if vmid not in known:
-                # without its task (not visible, or not started yet) it still counts at its source
-                known[vmid] = (guest.get("node"), None, None)
+            for vmid in sorted(missing - set(known)):
+                if listed is None:
+                    # the task list is not readable now: it counts at its source
+                    known[vmid] = (locked[vmid].get("node"), None, None)
+                elif vmid in self.lock_suspects and vmid not in self.stale_locks:
+                    self.stale_locks.add(vmid)
+                    self.warnings.append("guest %d is locked (migrate) but no migration task runs: a stale lock? "
+                                         "('qm unlock %d' clears it)" % (vmid, vmid))
+                else:
+                    self.lock_suspects.add(vmid)
+        self.lock_suspects &= set(locked)
         self.foreign_moves = known
-        return [(known[v][0], known[v][1]) for v in sorted(locked)]
+        return [(f[0], f[1]) for _v, f in sorted(known.items())]
 
     def _task_target(self, task):
         try:
@@ -642,6 +653,9 @@ class Executor(object):
         status, reason = stale_reason(move, dict(guest, node=self.live.node_of(move["vmid"])) if guest else None)
         if status == "already_done":
             return "already_done", None
+        if status == "busy" and move["vmid"] in self.stale_locks:
+            return "skip", "guest is locked (migrate) but no migration task runs: a stale lock? ('qm unlock %d' " \
+                "clears it)" % move["vmid"]
         if status == "busy":
             return "wait_others", reason
         if status:
