@@ -1,7 +1,8 @@
 """proxlb_migrate on the simulator: migration makespan and API economy.
 
-Both run by default (``make bench``). Makespan (``--makespan`` only): 100 moves on 16 nodes, parallel_jobs 5, per_node_jobs 2, against the lower bound
-max(longest move, sum of durations per node / per-node limit, sum / parallel_jobs), and against the same
+Both run by default (``make bench``). Makespan (``--makespan`` only): 100 moves on 16 nodes, parallel_jobs 5,
+per_node_jobs 2, against the lower bound max(longest move, sum of durations per node / per-node limit,
+sum / parallel_jobs), and against the same
 plan run sequentially (ProxLB's default), as ratios. Durations are the simulator's task times (start to end
 of each qmigrate), so polling delays show up in the makespan but not in the bound. ``BENCH_QUICK=1`` runs
 40 moves.
