@@ -717,6 +717,13 @@ def _window(value, path):
     _fail(path, "a timeframe (hour, day, week, month, year) or {timeframe, cf}", value)
 
 
+def _node_names(value, path):
+    """A list of node names (Ansible's list type has already split a comma-separated string)."""
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) and v.strip() and len(v) <= 253 for v in value):
+        return value
+    _fail(path, "a list of node names", value)
+
+
 # Module options beside the behaviour sections, checked before any API call (docs/security.md).
 RUN_OPTIONS = {
     "poll_interval": _number(minimum=0.5, maximum=3600),
@@ -731,6 +738,8 @@ RUN_OPTIONS = {
     "plan_ttl": _int(minimum=0, maximum=365 * DAY),
     "lock_timeout": _number(minimum=0, maximum=DAY),
     "window": _window,
+    "evacuate_nodes": _node_names,
+    "mode": _choice(*MODES),
 }
 
 
