@@ -76,6 +76,7 @@ class PlanContext(object):
         self.priority = {}      # vmid -> order in which the plan first placed it (the order's preference)
         self.why = {}           # vmid -> (reason, gain) of its latest placement
         self.changed = 0        # guests away from where they started
+        self.log = []           # (vmid, source, target) of every placement, in order: a sequence safe to run
         self.on_node = {}
         for vmid, node in self.origin.items():
             self.on_node.setdefault(node, set()).add(vmid)
@@ -111,6 +112,7 @@ class PlanContext(object):
             return False
         self.changed += (target != self.origin[vmid]) - (source != self.origin[vmid])
         self.state.move(vmid, target)
+        self.log.append((vmid, source, target))
         self.on_node[source].discard(vmid)
         self.on_node.setdefault(target, set()).add(vmid)
         self.priority.setdefault(vmid, len(self.priority))

@@ -34,19 +34,20 @@ def make_room(ctx, vmids, reason, rule, choices=None):
         evictions = _trial(ctx, vmids, target)
         if evictions is None:
             continue
-        if not order.executable(ctx, evictions + [(v, target) for v in vmids]):
+        hops = order.executable(ctx, evictions + [(v, target) for v in vmids])
+        if hops is None:
             stuck = stuck or _no_order(ctx, vmids, target, evictions)
             continue
         cost = (len(evictions), sum(move_cost(ctx.guests[v]) for v, _d in evictions), ctx.rank[target])
         if best is None or cost < best[0]:
-            best = (cost, target, evictions)
+            best = (cost, target, evictions, hops)
     if best is None or not ctx.budget_left(len(best[2]) + len(vmids)):
         return None, stuck
-    _cost, target, evictions = best
+    _cost, target, _evictions, hops = best
     names = ", ".join(str(v) for v in vmids)
-    for vmid, dest in evictions:
-        ctx.place(vmid, dest, "make room on %s for %s (%s)" % (target, names, reason), rule=rule)
-    ctx.move(vmids, target, reason, rule=rule)
+    for vmid, _source, dest in hops:   # in the order found, so the plan's sequence stays runnable
+        text = reason if vmid in vmids else "make room on %s for %s (%s)" % (target, names, reason)
+        ctx.place(vmid, dest, text, rule=rule)
     return target, None
 
 
@@ -135,27 +136,31 @@ def room_for_new(ctx, vmid):
     other guests, as (node, [(vmid, destination)]), or (None, []). The moves are placed in ``ctx``."""
     best = None
     for node in _candidates(ctx, [vmid], None):
-        undo = []
-        try:
-            while True:
-                name, _why = filter_chain.first_refusal(ctx.state, [vmid], node, skip=("precondition",))
-                if name is None:
-                    break
-                if name not in ROOM_FILTERS or len(undo) >= MAX_CHAIN or _evict_one(
-                        ctx, [vmid], node, undo, ctx.state.capacity.need[vmid][0]) is None:
-                    undo.append(None)
-                    break
-            moves = [(u[0], ctx.node_of(u[0])) for u in undo if u is not None]
-            if None not in undo and order.executable(ctx, moves):
-                cost = (len(moves), sum(move_cost(ctx.guests[v]) for v, _d in moves), ctx.rank[node])
-                if best is None or cost < best[0]:
-                    best = (cost, node, moves)
-        finally:
-            for vmid_home in reversed([u for u in undo if u is not None]):
-                ctx.state.move(vmid_home[0], vmid_home[1])
+        moves = _free_for_new(ctx, vmid, node)
+        hops = order.executable(ctx, moves) if moves else None
+        if hops is not None:
+            cost = (len(moves), sum(move_cost(ctx.guests[v]) for v, _d in moves), ctx.rank[node])
+            if best is None or cost < best[0]:
+                best = (cost, node, moves, hops)
     if best is None:
         return None, []
-    _cost, node, moves = best
-    for other, dest in moves:
+    _cost, node, moves, hops = best
+    for other, _source, dest in hops:
         ctx.place(other, dest, "make room on %s for a new guest" % node)
     return node, moves
+
+
+def _free_for_new(ctx, vmid, node):
+    """[(vmid, destination)] after which ``node`` takes the new guest, or None; the state is unchanged."""
+    undo = []
+    try:
+        while True:
+            name, _why = filter_chain.first_refusal(ctx.state, [vmid], node, skip=("precondition",))
+            if name is None:
+                return [(v, ctx.node_of(v)) for v, _home in undo]
+            if name not in ROOM_FILTERS or len(undo) >= MAX_CHAIN or _evict_one(
+                    ctx, [vmid], node, undo, ctx.state.capacity.need[vmid][0]) is None:
+                return None
+    finally:
+        for other, home in reversed(undo):
+            ctx.state.move(other, home)

@@ -28,26 +28,82 @@ STEP_SKIP = ("affinity", "precondition")
 
 def schedule(ctx):
     """Moves in steps (CONTRACTS.md "Plan" entries) and the moves no order allows, as
-    [(vmid, target, reason)]. Leaves the state at the placement the steps reach."""
+    [(vmid, target, reason)]. Leaves the state at the placement the steps reach.
+
+    First each guest goes straight to where the plan puts it. When that leaves a move without an order
+    (a guest placed again by a later pass may need the room an earlier placement had), the plan's own
+    sequence of placements is used instead: each was checked against the state the ones before it left,
+    so it runs in that order; a guest placed twice makes its first move a park step."""
     final = dict((v, ctx.node_of(v)) for v in ctx.priority if ctx.node_of(v) != ctx.origin[v])
-    for vmid in sorted(final, key=ctx.priority.get):
-        ctx.state.move(vmid, ctx.origin[vmid])
+    _reset(ctx)
     run = _Run(ctx, final, ctx.priority)
     run.until_done()
     blocked = [(vmid, final[vmid], run.why.get(vmid, "")) for _p, vmid in sorted(run.left())]
-    return run.entries, blocked
+    if not blocked:
+        return run.entries, blocked
+    _reset(ctx)
+    entries, stuck = _replay(ctx)
+    limit = ctx.balancing.get("max_migrations")
+    if stuck or (limit is not None and len(entries) > int(limit)):
+        _reset(ctx)
+        run = _Run(ctx, final, ctx.priority)
+        run.until_done()
+        return run.entries, blocked
+    return entries, []
+
+
+def _reset(ctx):
+    for vmid in sorted(v for v in ctx.origin if ctx.node_of(v) != ctx.origin[v]):
+        ctx.state.move(vmid, ctx.origin[vmid])
+
+
+def _replay(ctx):
+    """The plan's placements in the order they were made, grouped into steps; (entries, refused hops)."""
+    last = dict((vmid, i) for i, (vmid, _s, _t) in enumerate(ctx.log))
+    final = dict((vmid, target) for vmid, _s, target in ctx.log)
+    entries, begun, stuck, step = [], [], [], 1
+    for i, (vmid, source, target) in enumerate(ctx.log):
+        if ctx.node_of(vmid) != source:
+            stuck.append(vmid)
+            continue
+        if any(v == vmid for v, _s in begun) or filter_chain.refusal(ctx.state, [vmid], target, skip=STEP_SKIP):
+            _complete(ctx, begun)
+            begun, step = [], step + 1
+            if filter_chain.refusal(ctx.state, [vmid], target, skip=STEP_SKIP):
+                stuck.append(vmid)
+                continue
+        ctx.state.begin(vmid, target)
+        begun.append((vmid, source))
+        entries.append(_hop(ctx, step, vmid, source, target, None if i == last[vmid] else final[vmid]))
+    _complete(ctx, begun)
+    return entries, stuck
+
+
+def _complete(ctx, begun):
+    for vmid, _source in begun:
+        ctx.state.complete(vmid)
+
+
+def _hop(ctx, step, vmid, source, target, onward):
+    guest = ctx.guests[vmid]
+    why, gain, _rule = ctx.why[vmid]
+    entry = {"step": step, "vmid": vmid, "name": guest["name"], "type": guest["type"], "source": source,
+             "target": target, "reason": why, "gain": gain, "cost": move_cost(guest)}
+    if onward is not None:
+        entry.update(kind="park", gain=0.0, reason="park: on its way to %s, while room is made there (%s)" % (onward, why))
+    return entry
 
 
 def executable(ctx, moves):
-    """Whether ``moves`` ([(vmid, target)], in the order wanted) can run from the current state in some
-    order, parks allowed; the state is left as it was."""
+    """An order in which ``moves`` ([(vmid, target)], in the order wanted) can run from the current state,
+    parks allowed, as hops [(vmid, source, target)]; None when there is none. The state is left as it was."""
     start = dict((v, ctx.node_of(v)) for v, _t in moves)
     run = _Run(ctx, dict(moves), dict((v, i) for i, (v, _t) in enumerate(moves)), record=False)
     try:
         run.until_done()
-        return not run.left()
+        return None if run.left() else list(run.hops)
     finally:
-        for vmid in run.touched:
+        for vmid in reversed([h[0] for h in run.hops]):
             ctx.state.move(vmid, start[vmid])
 
 
@@ -58,7 +114,7 @@ class _Run(object):
         self.state = ctx.state
         self.final = final
         self.record = record
-        self.touched = []
+        self.hops = []
         self.pending = [(priority[v], v) for v in final]
         heapq.heapify(self.pending)
         self.waiting = {}
@@ -104,7 +160,7 @@ class _Run(object):
                 heapq.heappush(self.pending, item)
 
     def _entry(self, vmid, source, target, kind=None, reason=None):
-        self.touched.append(vmid)
+        self.hops.append((vmid, source, target))
         if not self.record:
             return
         guest = self.ctx.guests[vmid]
@@ -140,7 +196,7 @@ class _Run(object):
     def _blockers(self, vmid, target):
         """Guests on ``target`` that move on later anyway, cheapest first."""
         found = []
-        for other, node in self.final.items():
+        for _prio, other in self.left():
             if other != vmid and other not in self.parked and self.state.node_of(other) == target:
                 found.append(other)
         return sorted(found, key=lambda v: (move_cost(self.ctx.guests[v]), v))

@@ -29,8 +29,6 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot imp
 # passes over the placement: each looks afresh (every guest may move again); the plan ends when one
 # finds nothing to do, so planning again on the planned placement finds nothing either
 MAX_PASSES = 6
-# plans made again with the guests whose moves had no executable order left in place
-MAX_ATTEMPTS = 3
 
 
 def _passes(ctx):
@@ -74,20 +72,10 @@ def _run(ctx):
 
 
 class _Planner(object):
-    """One plan in the making, as plan/operations.py asks it (windows, recommendations, imbalance).
-
-    When the order finds no way to run some moves, the plan is made again with those guests left where
-    they are (their reason says so), so no move is planned that only made room for a move left out."""
+    """One plan in the making, as plan/operations.py asks it (windows, recommendations, imbalance)."""
 
     def __init__(self, snapshot, options, rules, precondition, warnings):
-        self.args = (snapshot, options, rules, precondition)
-        self.given_warnings = list(warnings)
-        self._build({})
-
-    def _build(self, frozen):
-        snapshot, options, rules, precondition = self.args
-        self.ctx = ctx = PlanContext(snapshot, options, rules, precondition, list(self.given_warnings))
-        ctx.fixed.update(frozen)
+        self.ctx = ctx = PlanContext(snapshot, options, rules, precondition, warnings)
         self.snapshot, self.options, self.warnings = snapshot, options, ctx.warnings
         self.state, self.fixed, self.held, self.targets = ctx.state, ctx.fixed, ctx.held, ctx.targets
         self.nodes = ctx.state.nodes
@@ -107,14 +95,6 @@ class _Planner(object):
         return self.ctx.loads.node_of
 
     def run(self):
-        frozen = {}
-        for _attempt in range(MAX_ATTEMPTS - 1):
-            doc, blocked = _run(self.ctx)
-            if not blocked:
-                return doc
-            for vmid, target, why in blocked:
-                frozen[vmid] = "%s to %s: %s" % (output.NO_ORDER, target, why or "no room")
-            self._build(frozen)
         return _run(self.ctx)[0]
 
 
