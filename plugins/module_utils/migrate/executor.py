@@ -713,13 +713,13 @@ class Executor(object):
         for name in (move["source"], move["target"]):
             if (self.live.nodes.get(name) or {}).get("status") == "online":
                 self.node_version(name)
-        entries = list(self.live.nodes.values())
-        entries += [dict(g, node=self.live.node_of(v)) for v, g in sorted(self.live.guests.items())]
-        key = (self.refreshed_round, self.round if self.check_mode else None, tuple(self.live.marker),
-               tuple(sorted(self.live.moved.items())), tuple(sorted(self.versions.items())))
-        if key != self.placement.key:
-            self.placement.update(key, live_snapshot(entries, self.live.base, self.live.marker, self.live.ha,
-                                                     self.versions))
+        placements = dict((v, self.live.node_of(v)) for v in self.live.guests)
+
+        def build():
+            entries = list(self.live.nodes.values())
+            entries += [dict(g, node=placements[v]) for v, g in sorted(self.live.guests.items())]
+            return live_snapshot(entries, self.live.base, self.live.marker, self.live.ha, self.versions)
+        self.placement.sync(self.live.nodes, placements, self.live.marker, self.versions, build)
         in_flight = [(m["vmid"], m["target"]) for m in self.inflight + self.verifying]
         in_flight += [(v, f[1]) for v, f in sorted(self.foreign_moves.items()) if f[1]]
         planned = dict((m["vmid"], m["target"]) for m in self.pending)

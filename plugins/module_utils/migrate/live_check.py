@@ -52,7 +52,7 @@ def live_snapshot(resources, base_memory, marker, ha, versions):
 
 
 class LivePlacement(object):
-    """Builds the placement state once per cluster read and answers ``refusal`` for planned moves."""
+    """The placement state of the live cluster, kept in step with each read; answers ``refusal``."""
 
     def __init__(self, behaviour, plan_options):
         # the plan's own mode and evacuation belong to the rules it was made under
@@ -72,6 +72,21 @@ class LivePlacement(object):
         self.warnings = warnings
         self.state = PlacementState(snapshot, self.options, rules)
         self.key = key
+
+    def sync(self, nodes, placements, marker, versions, build):
+        """Bring the state to the cluster now. What the rules and node sets depend on (node status and HA
+        state, the marker, versions) changing is rare and rebuilds it from ``build()`` (a live snapshot,
+        seconds on thousands of guests); otherwise guests are moved to where ``placements`` {vmid: node}
+        shows them, which keeps a long run's checks cheap."""
+        key = (tuple(sorted((name, e.get("status"), e.get("hastate")) for name, e in nodes.items())),
+               tuple(marker or ()), tuple(sorted(versions.items())))
+        if self.state is None or key != self.key:
+            self.update(key, build())
+            return
+        state = self.state
+        for vmid, node in placements.items():
+            if vmid in state.guests and node in state.nodes and state.node_of(vmid) != node:
+                state.move(vmid, node)
 
     def refusal(self, move, in_flight, planned):
         """(filter name, reason) why ``move`` must not start now, or (None, None).
