@@ -13,6 +13,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # built copy. ansible-test keeps its cached virtual environments and the get-pip shim under ~/.ansible/test
 # with no setting to move them, so it runs with a home of its own.
 export ANSIBLE_HOME := $(CURDIR)/$(BUILD)
+# the module files of a local connection go to the "remote" temporary directory, ~/.ansible/tmp by default
+export ANSIBLE_REMOTE_TMP := $(ANSIBLE_HOME)/tmp
 SANITY_HOME := $(CURDIR)/$(BUILD)/sanity-home
 # pytest workers: a serial run kept one CPU about 30 % busy (it waits on simulators and ansible-playbook),
 # so about three workers per CPU; PYTEST_WORKERS=auto uses one per CPU
@@ -36,7 +38,7 @@ demo: venv
 	$(PY) tools/demo.py
 
 # The stages run side by side (the machine mostly waits on subprocesses), each timed; pytest prints as it
-# goes and its summary line closes the output. Logs of the other stages: .build/logs/<stage>.log.
+# goes and its summary line closes the output. Logs: .build/logs/<date>-<time>-<pid>/<stage>.log.
 test: venv check-tests
 	$(PY) tools/run_stages.py --logs $(BUILD)/logs --live unit sanity lint molecule
 
@@ -44,11 +46,12 @@ test: venv check-tests
 check-tests: venv
 	$(PY) tools/check_tests.py tests
 
-# Parallel: every test starts its own simulators on ports the kernel picks. `--dist load` hands out tests
-# in collection order, which tests/conftest.py starts with the slowest modules. pytest.ini adds one line
-# per skip, expected failure and unexpected pass, with its reason, at the end.
+# Parallel: every test starts its own simulators on ports the kernel picks. `--dist load --maxschedchunk 2`
+# hands out tests two at a time in collection order, which tests/conftest.py sorts longest first (times of
+# the last run, in .build/test-durations.json). pytest.ini adds one line per skip, expected failure and
+# unexpected pass, with its reason, at the end.
 unit: venv
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist load tests/unit tests/integration
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist load --maxschedchunk 2 tests/unit tests/integration
 
 # ansible-test runs on exactly what ships: the built collection, unpacked under ansible_collections/ in a
 # temporary directory outside this git checkout (inside it, git would hide the ignored copy from ansible-test).

@@ -31,8 +31,10 @@ DEFAULT_CLOCK = 30  # fast enough that migrations finish in a fraction of a seco
 # no .hypothesis/ example database in the checkout, shared by parallel workers
 settings.register_profile("proxlb", database=None)
 settings.load_profile("proxlb")
-# ansible-playbook runs by the tests keep their temporary files and caches inside the project
+# ansible-playbook runs by the tests keep their temporary files and caches inside the project (the module
+# files of a local connection go to the "remote" temporary directory, ~/.ansible/tmp by default)
 os.environ.setdefault("ANSIBLE_HOME", os.path.join(ROOT, ".build"))
+os.environ.setdefault("ANSIBLE_REMOTE_TMP", os.path.join(os.environ["ANSIBLE_HOME"], "tmp"))
 
 
 class SimulatorProcess(object):
@@ -168,19 +170,68 @@ def module_simulator():
         sim.stop()
 
 
-# The slowest modules (fresh virtual environments, many ansible-playbook runs, real-time migrations) first:
-# with `--dist load` (see the Makefile) workers take tests in this order, so the long ones start at once and
-# the short ones fill the gaps, instead of one long test starting last and running alone. Only an order:
-# a module missing from the list runs after these, in its usual place.
-SLOW_FIRST = ("test_readme.py", "test_operations_report.py", "test_migrate_guarantees.py", "test_rebalance.py",
-              "test_fleet.py", "test_first_hour_playbooks.py", "test_hardening_role.py", "test_maintenance_role.py",
-              "test_report_render.py")
+# Longest tests first: with `--dist load --maxschedchunk 2` (see the Makefile) workers take tests about in
+# collection order, so the long ones start at once and short ones fill the gaps, instead of one long test
+# starting last and running alone. The order comes from the durations the last run recorded in
+# .build/test-durations.json (git-ignored); tests it does not know get an estimate by module. pytest-xdist
+# needs every worker to collect the same order, so the controller reads the file once and hands it over.
+DURATIONS = os.path.join(ROOT, ".build", "test-durations.json")
+SLOW_MODULES = ("test_readme.py", "test_operations_report.py", "test_migrate_guarantees.py", "test_rebalance.py",
+                "test_fleet.py", "test_first_hour_playbooks.py", "test_hardening_role.py",
+                "test_maintenance_role.py", "test_report_render.py")
+_measured = {}
+
+
+def _read_durations():
+    try:
+        with open(DURATIONS) as handle:
+            known = json.load(handle)
+        return dict((k, float(v)) for k, v in known.items()) if isinstance(known, dict) else {}
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):
+        config._proxlb_durations = _read_durations()
+
+
+try:
+    import xdist  # noqa: F401  (the hook below exists only with pytest-xdist)
+except ImportError:
+    pass
+else:
+    def pytest_configure_node(node):   # on the controller, for each worker it starts
+        node.workerinput["proxlb_durations"] = node.config._proxlb_durations
+
+
+def _estimate(item):
+    path = str(item.fspath)
+    if os.path.basename(path) in SLOW_MODULES:
+        return 30.0
+    return 2.0 if os.sep + "integration" + os.sep in path else 0.1
 
 
 def pytest_collection_modifyitems(session, config, items):
-    def rank(item):
-        name = os.path.basename(str(item.fspath))
-        if name in SLOW_FIRST:
-            return SLOW_FIRST.index(name)
-        return len(SLOW_FIRST) + (0 if os.sep + "integration" + os.sep in str(item.fspath) else 1)
-    items.sort(key=rank)   # stable: the order within a module stays
+    known = config.workerinput.get("proxlb_durations", {}) if hasattr(config, "workerinput") \
+        else getattr(config, "_proxlb_durations", {})
+    items.sort(key=lambda item: -known.get(item.nodeid, _estimate(item)))   # stable for equal times
+
+
+def pytest_runtest_logreport(report):
+    _measured[report.nodeid] = _measured.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, "workerinput") or not _measured:
+        return
+    known = _read_durations()
+    known.update(_measured)
+    try:
+        os.makedirs(os.path.dirname(DURATIONS), exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(DURATIONS), suffix=".json")
+        with os.fdopen(handle, "w") as out:
+            json.dump(known, out, indent=0, sort_keys=True)
+        os.replace(temporary, DURATIONS)
+    except OSError:
+        pass   # only an ordering hint

@@ -3,7 +3,7 @@
     python tools/run_stages.py --logs DIR --live unit sanity lint molecule -- unit-serial check-tests
 
 Stages before ``--`` run at the same time: the ``--live`` one prints as it goes, the others write to
-DIR/<stage>.log only (printed at the end when they fail). Stages after ``--`` run one after the other
+DIR/<date>-<time>-<pid>/<stage>.log only (printed at the end when they fail). Stages after ``--`` run one after the other
 once all of those have ended, printing as they go: what must not share the machine (tests that measure
 real overlap) or must come last. At the end: one line per stage with its result and time, then the live
 stage's last line again (pytest's summary closes the output). Exit status 1 when any stage failed.
@@ -37,6 +37,8 @@ def main(argv):
         argv, after = argv[:argv.index("--")], argv[argv.index("--") + 1:]
     args = parser.parse_args(argv)
     together = args.stages
+    # one directory per run: two runs in one checkout do not write the same logs
+    args.logs = os.path.join(args.logs, "%s-%d" % (time.strftime("%Y%m%d-%H%M%S"), os.getpid()))
     os.makedirs(args.logs, exist_ok=True)
     results = {}
     started = {}
