@@ -6,16 +6,19 @@ Stages before ``--`` run at the same time: the ``--live`` one prints as it goes,
 DIR/<date>-<time>-<pid>/<stage>.log only (printed at the end when they fail). Stages after ``--`` run one after the other
 once all of those have ended, printing as they go: what must not share the machine (tests that measure
 real overlap) or must come last. At the end: one line per stage with its result and time, then the live
-stage's last line again (pytest's summary closes the output). Exit status 1 when any stage failed.
+stage's summary line again (pytest's summary closes the output). Exit status 1 when any stage failed.
 """
 
 import argparse
 import os
+import re
 import subprocess
 import sys
+import threading
 import time
 
 TAIL = 80
+SUMMARY = re.compile(r"\b(passed|failed|errors?|no tests ran)\b.* in [0-9.]+s")
 
 
 def make(stage):
@@ -25,6 +28,12 @@ def make(stage):
 def tail(path, lines=TAIL):
     with open(path, errors="replace") as handle:
         return handle.readlines()[-lines:]
+
+
+def _finish(stage, proc, handle, log, begin, results):
+    code = proc.wait()
+    results[stage] = (code, time.monotonic() - begin, log)
+    handle.close()
 
 
 def main(argv):
@@ -53,18 +62,21 @@ def main(argv):
         else:
             proc = subprocess.Popen(make(stage), stdout=handle, stderr=subprocess.STDOUT)
         running[stage] = (proc, handle, log)
+        if stage != args.live:   # note when it ends, not when we get round to asking
+            threading.Thread(target=_finish, args=(stage, proc, handle, log, started[stage], results),
+                             daemon=True).start()
     live, live_handle, live_log = running[args.live]
     last = ""
     for line in live.stdout:
         sys.stdout.write(line)
         sys.stdout.flush()
         live_handle.write(line)
-        if line.strip():
+        if SUMMARY.search(line):
             last = line.rstrip("\n")
-    for stage, (proc, handle, log) in running.items():
-        code = proc.wait()
-        results[stage] = (code, time.monotonic() - started[stage], log)
-        handle.close()
+    _finish(args.live, live, live_handle, live_log, started[args.live], results)
+    while len(results) < len(running):
+        time.sleep(0.2)
+    results = dict((stage, results[stage]) for stage in running)   # in the order they were started
     for stage, (code, seconds, log) in results.items():
         if stage != args.live:
             print("=== %s: %s in %.0f s" % (stage, "passed" if code == 0 else "FAILED (exit %d)" % code, seconds))
