@@ -8,7 +8,8 @@
 Helpers that are not fixtures live in tests/helpers.py. Tests run in parallel (pytest-xdist, see the
 Makefile): every simulator listens on a port the kernel picks and keeps its files in its own temporary
 directory, and nothing a test writes goes into the checkout or the user's home (Hypothesis keeps no example
-database; Ansible's home is .build/, as in the Makefile, unless ANSIBLE_HOME says otherwise).
+database and its files under .build/hypothesis; Ansible's home is .build/, as in the Makefile, unless
+ANSIBLE_HOME says otherwise).
 Where timing matters, use ``clock=0`` and advance simulated time with ``admin("POST", "clock", ...)``.
 """
 
@@ -23,14 +24,18 @@ import uuid
 
 import pytest
 from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCENARIOS = os.path.join(ROOT, "simulator", "scenarios")
 DEFAULT_CLOCK = 30  # fast enough that migrations finish in a fraction of a second of real time
 
-# no .hypothesis/ example database in the checkout, shared by parallel workers
+# no example database shared by parallel workers, and Hypothesis's other files (its cache of constants found
+# in the source) under .build/ instead of a .hypothesis/ directory in the checkout
 settings.register_profile("proxlb", database=None)
 settings.load_profile("proxlb")
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(ROOT, ".build", "hypothesis"))
+set_hypothesis_home_dir(os.environ["HYPOTHESIS_STORAGE_DIRECTORY"])
 # ansible-playbook runs by the tests keep their temporary files and caches inside the project (the module
 # files of a local connection go to the "remote" temporary directory, ~/.ansible/tmp by default)
 os.environ.setdefault("ANSIBLE_HOME", os.path.join(ROOT, ".build"))
