@@ -19,9 +19,8 @@ import copy
 import difflib
 import math
 import os
-import reprlib
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.common import levels
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import documents, levels
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import windows
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
 
@@ -114,19 +113,8 @@ _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 
 
-_REPR = reprlib.Repr()
-_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict = 2, 4, 4, 3
-_REPR.maxstring, _REPR.maxother, _REPR.maxset = 50, 50, 4
-
-
-def short_repr(value, limit=60):
-    """A value as an error message shows it: a bounded repr (time and length), at most ``limit`` characters,
-    so a YAML alias bomb or a pasted document never becomes a megabyte of message."""
-    try:
-        text = _REPR.repr(value)
-    except Exception:  # a repr that fails: the type says enough
-        text = "<%s>" % type(value).__name__
-    return text if len(text) <= limit else text[:limit - 4] + " ..."
+# a bounded repr (time and length): a YAML alias bomb or a pasted document never becomes a megabyte of message
+short_repr = documents.shown
 
 
 def _fail(path, expected, value):

@@ -21,13 +21,14 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors impo
 
 MAX_NUMBER = 2 ** 63
 _REPR = reprlib.Repr()
-_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 4, 3, 50, 50
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict, _REPR.maxset = 2, 4, 4, 3, 4
+_REPR.maxstring, _REPR.maxother = 50, 50
 
 _SCALAR = (str, int, float, bool)
 
 
 def shown(value):
-    """A value as an error message shows it: a bounded repr."""
+    """A value as an error message shows it: a repr bounded in time and length (at most 60 characters)."""
     try:
         text = _REPR.repr(value)
     except Exception:

@@ -16,6 +16,7 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import documents
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError
 
 DEFAULT_PORT = 8006
@@ -23,9 +24,7 @@ _LABEL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?$")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
-def _shown(text):
-    """An entry as error messages show it: repr, cut short."""
-    return repr(text) if len(text) <= 80 else repr(text[:72]) + "..."
+_shown = documents.shown  # an entry as error messages show it: repr, cut short
 
 
 def _port(text, original):
