@@ -196,18 +196,19 @@ def _read_durations():
         return {}
 
 
+class _HandDurationsToWorkers(object):
+    """Registered only when pytest-xdist is active (its hook is unknown otherwise, e.g. with -p no:xdist)."""
+
+    @staticmethod
+    def pytest_configure_node(node):   # on the controller, for each worker it starts
+        node.workerinput["proxlb_durations"] = node.config._proxlb_durations
+
+
 def pytest_configure(config):
     if not hasattr(config, "workerinput"):
         config._proxlb_durations = _read_durations()
-
-
-try:
-    import xdist  # noqa: F401  (the hook below exists only with pytest-xdist)
-except ImportError:
-    pass
-else:
-    def pytest_configure_node(node):   # on the controller, for each worker it starts
-        node.workerinput["proxlb_durations"] = node.config._proxlb_durations
+        if config.pluginmanager.hasplugin("xdist"):
+            config.pluginmanager.register(_HandDurationsToWorkers(), "proxlb-durations-to-workers")
 
 
 def _estimate(item):
