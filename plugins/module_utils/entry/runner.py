@@ -107,8 +107,10 @@ def _rules(snapshot, behaviour):
 
 def placement_diff(plan):
     """The placement change of a plan as Ansible's diff: vmid -> node before and after."""
-    before = dict(("%d" % m["vmid"], m["source"]) for m in plan["moves"])
-    after = dict(("%d" % m["vmid"], m["target"]) for m in plan["moves"])
+    before, after = {}, {}
+    for move in sorted(plan["moves"], key=lambda m: m["step"]):   # a parked guest: first source, last target
+        before.setdefault("%d" % move["vmid"], move["source"])
+        after["%d" % move["vmid"]] = move["target"]
     return {"before": before, "after": after}
 
 
