@@ -102,3 +102,14 @@ def test_every_engine_error_is_one_line_of_bounded_length():
     assert "\n" not in str(error) and str(error).startswith("first line second line")
     assert len(str(error)) == ProxLBError.MAX_MESSAGE and str(error).endswith(" ... (cut)")
     assert str(ProxLBError("short", hint="do this")) == "short (do this)"
+
+
+def test_plan_and_results_files_of_a_report_are_read_safely(tmp_path):
+    from ansible_collections.proxlb.balancer.plugins.module_utils.report import render
+    (tmp_path / "latin1.json").write_bytes(b'{"schema": "\xe9"}')
+    (tmp_path / "deep.json").write_text("[" * 100000 + "]" * 100000)
+    for name, part in (("latin1.json", "not UTF-8 text (byte 13)"), ("deep.json", "nested too deeply")):
+        with pytest.raises(ProxLBError) as info:
+            render.run_report({"plan_file": str(tmp_path / name), "dest": str(tmp_path / "out")})
+        assert one_line(info) == "plan_file %s: %s%s" % (
+            tmp_path / name, part, "; save it as UTF-8" if "UTF-8" in part else "")

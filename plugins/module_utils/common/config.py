@@ -17,6 +17,7 @@ __metaclass__ = type
 
 import copy
 import difflib
+import json
 import math
 import os
 
@@ -524,19 +525,33 @@ MAX_YAML_ALIASES = 100
 MAX_YAML_VALUES = 100000  # values once aliases are expanded: what the validation walks
 
 
-def read_text(path, what, limit=MAX_FILE_BYTES):
+def read_text(path, what, limit=MAX_FILE_BYTES, error=ConfigError):
     """A file's text read as UTF-8, at most ``limit`` bytes; errors are one line naming the file."""
     try:
         with open(path, "rb") as handle:
             data = handle.read(limit + 1)
     except (IOError, OSError) as exc:
-        raise ConfigError("%s %s: cannot read it (%s)" % (what, path, exc.strerror or exc))
+        raise error("%s %s: cannot read it (%s)" % (what, path, exc.strerror or exc))
     if len(data) > limit:
-        raise ConfigError("%s %s: larger than %d bytes; is it the right file?" % (what, path, limit))
+        raise error("%s %s: larger than %d bytes; is it the right file?" % (what, path, limit))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError("%s %s: not UTF-8 text (byte %d); save it as UTF-8" % (what, path, exc.start + 1))
+        raise error("%s %s: not UTF-8 text (byte %d); save it as UTF-8" % (what, path, exc.start + 1))
+
+
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024  # a plan or results file of ten thousand moves is a few megabytes
+
+
+def read_json(path, what, limit=MAX_DOCUMENT_BYTES, error=ConfigError):
+    """A JSON document from a file (a plan_file, a results_file): UTF-8, size-limited, one line on error."""
+    text = read_text(path, what, limit, error)
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise error("%s %s: not valid JSON (%s)" % (what, path, str(exc)[:120]))
+    except RecursionError:
+        raise error("%s %s: nested too deeply" % (what, path))
 
 
 if HAS_YAML:

@@ -17,7 +17,7 @@ import json
 import os
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import GIB, PLAN_SCHEMA, RESULTS_SCHEMA, STATUSES, utc_stamp
-from ansible_collections.proxlb.balancer.plugins.module_utils.common import artifacts
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import artifacts, config
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PlanError
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.natural import natural_key
 from ansible_collections.proxlb.balancer.plugins.module_utils.report import history as runs
@@ -299,13 +299,8 @@ def _write_text(path, text):
 def _load(value, path, what):
     if value is not None or not path:
         return value
-    try:
-        with open(path, "r") as handle:
-            return json.load(handle)
-    except (IOError, OSError) as exc:
-        raise PlanError("%s_file %s: cannot read it (%s)" % (what, path, exc.strerror or exc))
-    except ValueError as exc:
-        raise PlanError("%s_file %s: not valid JSON (%s)" % (what, path, exc))
+    # UTF-8, size-limited, one line naming the file on any error (common/config.py)
+    return config.read_json(path, what + "_file", error=PlanError)
 
 
 def run_report(params):
