@@ -31,8 +31,8 @@ except ImportError:  # Python < 3.9: only the controller's own zone
     HAS_ZONEINFO = False
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_FULL = dict((name, i) for i, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday",
-                                                  "saturday", "sunday")))
+_FULL = dict((name, i) for i, name in enumerate(
+    ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")))
 _ENTRY = re.compile(r"^\s*(?:(?P<days>\S+)\s+)?(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*$")
 _HINT = "expected \"DAYS HH:MM-HH:MM\" like \"mon-fri 22:00-06:00\", \"sat,sun 00:00-24:00\" or \"* 01:00-05:00\""
 MAX_ENTRIES = 100

@@ -559,7 +559,7 @@ class Executor(object):
 
     def _settle(self):
         """Nothing runs any more: read the cluster until every finished task's guest is seen on its target."""
-        for _ in range(_VERIFY_POLLS + 1):
+        for _round in range(_VERIFY_POLLS + 1):
             if not self.verifying:
                 return
             if self.refreshed_round != self.round:
@@ -939,8 +939,8 @@ class Executor(object):
                 return   # started; its task shows up in the list on the next look
             if over:
                 self.finish(move, "failed", "the migrate request got no answer (%s) and no task of this run "
-                            "appeared on %s within %ds; not sent again" % (move["lost_error"], move["source"],
-                                                                          grace))
+                            "appeared on %s within %ds; not sent again" % (
+                                move["lost_error"], move["source"], grace))
 
     def _adopt_lost(self, move, upid):
         self.say("%d %s -> %s: the unanswered migrate request started task %s" % (

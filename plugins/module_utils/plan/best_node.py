@@ -228,8 +228,8 @@ def _room(snapshot, options, placement):
     node, _moves = room_for_new(ctx, placement.vmid)
     if node is None:
         raise PlanError("no node can take the new %s, and no moves of other guests make room on one: %s" % (
-            _describe(placement.request), "; ".join("%s: %s" % (n, ", ".join(placement.reject(n)))
-                                                     for n in sorted(placement.nodes))))
+            _describe(placement.request),
+            "; ".join("%s: %s" % (n, ", ".join(placement.reject(n))) for n in sorted(placement.nodes))))
     entries, _blocked = order.schedule(ctx)
     doc = plan_document(snapshot, options, entries, [], [], nodes_before, node_table(ctx.loads),
                         {"before": {}, "after": {"moves": len(entries)}},

@@ -169,8 +169,8 @@ def markdown_lines(doc):
     lines += ["", "## Outcome", "", "| | weighted spread | PVE imbalance |", "|---|---|---|"]
     for label, key in (("before", "before"), ("predicted", "predicted"), ("measured", "measured")):
         values = result.get(key) or {}
-        lines.append("| %s | %s | %s |" % (label, _fmt(values.get("weighted_spread")),
-                                         _fmt(values.get("pve_imbalance"), None)))
+        lines.append("| %s | %s | %s |" % (
+            label, _fmt(values.get("weighted_spread")), _fmt(values.get("pve_imbalance"), None)))
     runs = doc.get("history") or []
     if runs:
         lines += ["", "Last %d run(s): moves %s" % (len(runs), ", ".join(str(r.get("moves", 0)) for r in runs))]
@@ -196,7 +196,7 @@ def html_section(doc):
     note = ("" if result.get("measured") else
             "<p>Not measured: the cluster is read again only after a run that carried the plan out.</p>")
     out += ['<h2>Outcome</h2><table class="outcome"><thead><tr><th></th><th>weighted spread</th>'
-           '<th>PVE imbalance (0-1)</th></tr></thead><tbody>%s</tbody></table>%s' % ("".join(rows), note)]
+            '<th>PVE imbalance (0-1)</th></tr></thead><tbody>%s</tbody></table>%s' % ("".join(rows), note)]
     runs = doc.get("history") or []
     if runs:
         out.append('<h2>Last %d run(s)</h2><div class="legend"><span style="background:%s"></span>moves'
