@@ -53,7 +53,7 @@ def _engine(collection):
                             "ansible_collections.proxlb.balancer": package})
     else:
         import simulator  # noqa: F401  (makes this checkout importable)
-    from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
+    from ansible_collections.proxlb.balancer.plugins.module_utils.entry.migrate import run_migrate
     return run_migrate
 
 

@@ -6,7 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import parent_watch, run_migrate
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.migrate import run_migrate
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import parent_watch
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.progress import totals_line
 from ansible_collections.proxlb.balancer.plugins.plugin_utils.proxlb_action import ProxLBAction
 

@@ -231,7 +231,7 @@ def argument_spec():
 
 
 def main():
-    from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
+    from ansible_collections.proxlb.balancer.plugins.module_utils.entry.migrate import run_migrate
     run_module(argument_spec(), lambda module: run_migrate(module.params, check_mode=module.check_mode),
                SPEC_KWARGS)
 

@@ -14,7 +14,7 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors impo
 from ansible_collections.proxlb.balancer.plugins.module_utils.connect.client import ProxmoxClient
 from ansible_collections.proxlb.balancer.plugins.module_utils.entry.maintenance import run_maintenance, write_marker
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate import lease as lease_mod
-from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.migrate import run_migrate
 
 from helpers import connection, make_plan, migrations, placements, scenario, statuses, wait_until
 

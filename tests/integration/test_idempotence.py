@@ -17,7 +17,7 @@ import pytest
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.entry.runner import run_plan
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot import normalize
-from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.migrate import run_migrate
 from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import apply, plan, plan_summary
 
 from helpers import ROOT, connection, migrations, params, placements, statuses

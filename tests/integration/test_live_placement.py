@@ -3,7 +3,7 @@ a plan carried out after the cluster changed never breaks a rule the planner kep
 hand-writes a plan), changes the cluster behind it over the API, runs it, and reads the cluster back."""
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts import maintenance_marker
-from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.migrate import run_migrate
 
 from helpers import make_plan, migrations, params, placements, scenario, statuses, wait_until
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PlanError
-from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.migrate import run_migrate
 
 from ansible_run import run_playbook, save_task, saved, sim_env
 from helpers import GIB, make_plan, migrations, params, placements, scenario, statuses

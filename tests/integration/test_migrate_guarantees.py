@@ -15,7 +15,7 @@ import time
 import pytest
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PermissionDenied
-from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.migrate import run_migrate
 
 from ansible_run import save_task, saved, sim_env
 from helpers import make_plan, migrations, params, placements, scenario, statuses

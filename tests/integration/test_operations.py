@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import clock
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import PlanError
 from ansible_collections.proxlb.balancer.plugins.module_utils.entry import runner
-from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.migrate import run_migrate
 
 from helpers import connection, make_plan, migrations, placements, scenario, statuses
 from helpers import params as sim_params

@@ -9,7 +9,7 @@ import stat
 import pytest
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.entry import runner
-from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.migrate import run_migrate
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement import objective
 from ansible_collections.proxlb.balancer.plugins.module_utils.plan.operations import pve_imbalance
 from ansible_collections.proxlb.balancer.plugins.module_utils.report import history, render

@@ -7,7 +7,7 @@ import pytest
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError
 from ansible_collections.proxlb.balancer.plugins.module_utils.entry import runner
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts import history
-from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.migrate import run_migrate
 
 from helpers import GIB, connection, make_plan, placements, scenario
 

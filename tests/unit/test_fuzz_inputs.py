@@ -18,7 +18,7 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.common import conf
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ProxLBError
 from ansible_collections.proxlb.balancer.plugins.module_utils.entry import runner
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts import snapshot as snapshot_schema
-from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import run_migrate
+from ansible_collections.proxlb.balancer.plugins.module_utils.entry.migrate import run_migrate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SMALL = os.path.join(ROOT, "simulator", "scenarios", "small.json")
