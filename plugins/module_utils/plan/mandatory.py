@@ -189,15 +189,9 @@ def repair_overruns(ctx):
 def _shed_one(ctx, node):
     over = ctx.state.capacity.overrun(node)
     choices = [n for n in ctx.targets if n != node]
-    excess = ctx.state.capacity.used[node][0] - ctx.state.capacity.limit[node][0]
-    ranked = []
-    for vmid in ctx.guests_on(node):
-        if ctx.movable(vmid) and vmid not in ctx.held and len(ctx.view.bundle_of[vmid]) == 1:
-            need = ctx.state.capacity.need[vmid]
-            enough = need[0] >= excess
-            ranked.append((not enough, move_cost(ctx.guests[vmid]) if enough else -need[0], -need[1], vmid))
+    ranked = _shed_candidates(ctx, node)
     reasons = {}
-    for item in sorted(ranked):
+    for item in ranked:
         if not ctx.budget_left():
             break
         target, reasons = ctx.best_target([item[-1]], choices)
@@ -205,8 +199,28 @@ def _shed_one(ctx, node):
             ctx.move([item[-1]], target, "capacity: %s" % over, rule="capacity:%s" % node)
             return True
     why = over + ("; no guest on it can move: %s" % _nearest(reasons) if ranked else "; no guest on it can move")
-    ctx.fail("capacity:%s" % node, [item[-1] for item in sorted(ranked)][:10], why, reasons, check=("capacity", node))
+    ctx.fail("capacity:%s" % node, [item[-1] for item in ranked][:10], why, reasons, check=("capacity", node))
     return False
+
+
+def _shed_candidates(ctx, node):
+    """Guests whose leaving lowers what ``node`` is over (memory, cores, a storage), the cheapest that
+    suffices first, else the largest; a guest that frees none of it would move for nothing."""
+    capacity = ctx.state.capacity
+    excess = capacity.used[node][0] - capacity.limit[node][0]
+    cpu_limit = capacity.limit[node][1]
+    cpu_over = cpu_limit is not None and capacity.used[node][1] > cpu_limit + 1e-9
+    full = set(s for (n, s), free in capacity.storage_free.items() if n == node and free < 0)
+    ranked = []
+    for vmid in ctx.guests_on(node):
+        if not ctx.movable(vmid) or vmid in ctx.held or len(ctx.view.bundle_of[vmid]) > 1:
+            continue
+        need = capacity.need[vmid]
+        if not ((excess > 0 and need[0]) or (cpu_over and need[1]) or full & set(s for s, _z in need[2])):
+            continue
+        enough = need[0] >= excess
+        ranked.append((not enough, move_cost(ctx.guests[vmid]) if enough else -need[0], -need[1], vmid))
+    return sorted(ranked)
 
 
 def repair_preferences(ctx):
