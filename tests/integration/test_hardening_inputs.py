@@ -1,6 +1,6 @@
 """Hardening through ansible-playbook (issue 17): the TLS warning names where verification was turned off, a
 URL copied from the browser works with a note, user-info in api_host is refused without echoing it, bad
-numbers stop before any API request, and a symlinked plan_file is refused."""
+numbers stop before any API request, and a symlinked plan_file is refused before the cluster is read."""
 
 import os
 
@@ -67,6 +67,7 @@ def test_bad_numbers_stop_before_any_request(simulator, tmp_path):
 
 def test_a_symlink_at_plan_file_is_refused(simulator, tmp_path):
     sim = simulator("small.json")
+    sim.admin("POST", "requests/reset")
     victim = tmp_path / "victim"
     victim.write_text("keep me\n")
     os.symlink(str(victim), str(tmp_path / "plan.json"))
@@ -84,3 +85,5 @@ def test_a_symlink_at_plan_file_is_refused(simulator, tmp_path):
     assert result["msg"] == ("plan_file %s: is a symbolic link; refusing to write through it (remove it or choose "
                              "another path)" % (tmp_path / "plan.json"))
     assert victim.read_text() == "keep me\n"
+    counts = sim.admin("GET", "requests")["by_endpoint"]
+    assert not [k for k in counts if "_sim" not in k], "refused before the cluster is read: %s" % counts

@@ -149,3 +149,13 @@ def test_a_directory_that_cannot_be_written_is_one_line(tmp_path):
         runner.write_json({}, str(tmp_path / "missing-dir" / "plan.json"))
     assert str(tmp_path / "missing-dir" / "plan.json") in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_a_symlink_at_plan_file_or_snapshot_file_is_refused_before_the_cluster_is_read(tmp_path):
+    (tmp_path / "plan.json").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(ProxLBError) as info:
+        # no connection options at all: the refusal comes first
+        runner.run_plan({"plan_file": str(tmp_path / "plan.json")}, environ={})
+    assert str(info.value).startswith("plan_file %s: is a symbolic link" % (tmp_path / "plan.json"))
+    with pytest.raises(ProxLBError, match="^snapshot_file .*: is a symbolic link"):
+        runner.run_facts({"snapshot_file": str(tmp_path / "plan.json")}, environ={})

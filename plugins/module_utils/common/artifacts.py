@@ -67,7 +67,9 @@ def _mode(gid):
 
 
 def refuse_symlink(path, what="artifact"):
-    """Raise ArtifactError when ``path`` is a symbolic link (dangling or not)."""
+    """Raise ArtifactError when ``path`` is a symbolic link (dangling or not); no path, no check."""
+    if not path:
+        return
     try:
         info = os.lstat(path)
     except OSError:

@@ -14,7 +14,7 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import GIB
-from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import artifacts, config
 from ansible_collections.proxlb.balancer.plugins.module_utils.connect import permissions
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, PermissionDenied
 from ansible_collections.proxlb.balancer.plugins.module_utils.connect.client import ProxmoxClient
@@ -84,6 +84,7 @@ def host_warnings(client):
 
 
 def run_facts(params, environ=None):
+    artifacts.refuse_symlink(params.get("snapshot_file"), "snapshot_file")  # before the cluster is read
     client, behaviour, warnings = connect(params, environ)
     snapshot, collect_warnings = collect_snapshot(client, guest_config=params.get("guest_config", False))
     warnings.extend(host_warnings(client))
@@ -145,6 +146,7 @@ def plan_options(params, behaviour):
 def run_plan(params, environ=None):
     from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import plan as make_plan, plan_summary
     from ansible_collections.proxlb.balancer.plugins.module_utils.placement.precondition import Precondition
+    artifacts.refuse_symlink(params.get("plan_file"), "plan_file")  # before the cluster is read
     snapshot, behaviour, warnings, client = snapshot_for(params, environ)
     options = plan_options(params, behaviour)
     precondition = None
@@ -162,7 +164,6 @@ def run_plan(params, environ=None):
 def write_json(document, path):
     """Write an artifact (snapshot, plan, results) as stable JSON on the controller: 0600, never through a
     symlink (common/artifacts.py)."""
-    from ansible_collections.proxlb.balancer.plugins.module_utils.common import artifacts
     # errors name the option the path came from
     what = {"proxlb.balancer/plan/1": "plan_file", "proxlb.balancer/snapshot/1": "snapshot_file"}.get(
         (document or {}).get("schema"), "artifact")
