@@ -340,7 +340,7 @@ def _datacenter(c):
 
 
 def options_digest(c):
-    # the simulator's own optimistic-concurrency token for the datacenter options (see docs/pve-answers.md)
+    # an optimistic-concurrency token real PVE does not have for datacenter.cfg (options_digest: True only)
     return hashlib.sha1(json.dumps(_datacenter(c), sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -355,7 +355,8 @@ def get_cluster_options(req):
     c = req.cluster
     if req.can(["/"], "Sys.Audit"):
         options = _datacenter(c)
-        options["digest"] = options_digest(c)
+        if c.sim.get("options_digest"):
+            options["digest"] = options_digest(c)
     else:
         options = {}
     options["allowed-tags"] = _allowed_tags(c)
@@ -366,6 +367,9 @@ def get_cluster_options(req):
 def put_cluster_options(req):
     # pve-manager set_options: each given key replaces the datacenter.cfg entry, 'delete' removes keys
     c = req.cluster
+    if "digest" in req.params and not c.sim.get("options_digest"):
+        raise param_error({"digest": "property is not defined in schema and the schema does not allow "
+                                     "additional properties"})
     if req.params.get("digest") and req.params["digest"] != options_digest(c):
         # PVE's wording for a stale digest (pve-common PVE::Tools::assert_if_modified)
         raise PveError(500, "detected modified configuration - file changed by other user? Try again.")

@@ -30,6 +30,9 @@ SIM_DEFAULTS = {
     "hamigrate_seconds": 1,
     "ha_crm_seconds": 15,     # after hamigrate, the CRM and then the LRM (10 s loops each) start the real move
     "rrd_interval": 0,        # /cluster/resources usage comes from RRD samples this often (PVE: 10); 0 = live
+    # PVE's datacenter.cfg carries no digest (pve-cluster DataCenterConfig.pm, pve-common JSONSchema.pm
+    # parse_config) and set_options takes none; True hands one out and checks it, for clients that use one
+    "options_digest": False,
     "reboot_seconds": 60,
     "ha_failback_seconds": 20,  # how long after a move against its node preference HA moves a guest back
     "start_time": None,       # simulated epoch at start; default: the wall clock

@@ -50,8 +50,8 @@ def tasks_of(sim, vmid):
 class Ticker(object):
     """Moves the simulator's clock on in the background (time runs again for a stopped simulator)."""
 
-    def __init__(self, sim, seconds=2.0):
-        self.sim, self.seconds, self.stop = sim, seconds, threading.Event()
+    def __init__(self, sim, seconds=2.0, autostart=True):
+        self.sim, self.seconds, self.stop, self.autostart = sim, seconds, threading.Event(), autostart
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
@@ -63,7 +63,8 @@ class Ticker(object):
             self.thread.start()
 
     def __enter__(self):
-        self.start()
+        if self.autostart:
+            self.start()
         return self
 
     def __exit__(self, *exc):
@@ -112,10 +113,10 @@ def test_a_node_marked_after_planning_receives_nothing(simulator):
     assert_clean(sim, [101, 102])
 
 
-# ---------------------------------------------------------------------- the marker is written with digest
+# ---------------------------------------------------------------------- concurrent marker writers
 class _Gate(object):
     """A client whose first read of /cluster/options waits until the other writer has read too: both
-    then write with the same digest, so one of them meets a digest mismatch and must read again."""
+    then write what they read plus their node, so the second write drops the first writer's node."""
 
     def __init__(self, client, barrier):
         self.client, self.barrier, self.first = client, barrier, True
@@ -150,7 +151,9 @@ def test_two_concurrent_marker_writes_keep_both_nodes(simulator):
         thread.join(60)
     assert not errors, errors
     assert notes(sim).splitlines() == ["keep this line", "proxlb.balancer maintenance: pve2, pve3"]
-    assert sorted(len(nodes) for nodes in out.values()) == [1, 2]   # the second writer saw the first's node
+    # PVE gives datacenter.cfg no digest: each writer reads its line back after a pause and writes again
+    # when the other one overwrote it; each ends seeing its own node
+    assert all(node in nodes for node, nodes in out.items()), out
 
 
 def test_two_maintenance_runs_at_once_both_stay_marked(simulator):
@@ -244,7 +247,7 @@ def test_migrations_by_others_count_and_are_waited_for(simulator):
     api.nodes("pve1").qemu(102).migrate.post(target="pve3", online=1)
     plan = make_plan((1, 103, "pve1", "pve3"), (1, 104, "pve2", "pve1"))
     lines = []
-    ticker = Ticker(sim)
+    ticker = Ticker(sim, autostart=False)   # simulated time stands still until 103 says it waits
 
     def progress(line):
         lines.append(line)

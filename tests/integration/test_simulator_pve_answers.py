@@ -47,7 +47,7 @@ def restricted(**extra):
 
 
 # ------------------------------------------------------------------------------------ /cluster/options
-def test_options_answer_objects_a_digest_and_a_subset_without_sys_audit(simulator):
+def test_options_answer_objects_no_digest_and_a_subset_without_sys_audit(simulator):
     sim = simulator(dict(restricted(), cluster={"name": "t", "crs": {"ha": "static", "auto_rebalance": True}},
                          guests=[dict(g, tags=["web"]) for g in restricted()["guests"]]), clock=0)
     api = sim.proxmox()
@@ -56,14 +56,24 @@ def test_options_answer_objects_a_digest_and_a_subset_without_sys_audit(simulato
     # notes are always there (a comment in datacenter.cfg), mac_prefix defaults
     assert options["crs"] == {"ha": "static", "ha-auto-rebalance": 1}
     assert options["migration"] == {"type": "secure"} and options["description"] == ""
-    assert re.match(r"^[0-9a-f]{40}$", options["digest"]) and options["allowed-tags"] == ["web"]
+    # pve-common JSONSchema.pm parse_config gives datacenter.cfg no digest, unlike guest configs
+    assert "digest" not in options and options["allowed-tags"] == ["web"]
     # pve-manager Cluster.pm get_options: 'user => all'; without Sys.Audit on / a 200 with a subset
     subset = as_token(sim, "ops@pve!vmonly", "vm-secret").cluster.options.get()
     assert subset == {"allowed-tags": ["web"]}
 
 
+def test_put_options_refuses_a_digest_it_does_not_define(simulator):
+    # pve-manager Cluster.pm set_options: additionalProperties 0 and no digest among the properties
+    api = simulator(restricted(), clock=0).proxmox()
+    err = refused(api.cluster.options.put, description="x", digest="0" * 40)
+    assert err.status_code == 400 and "digest" in err.errors
+    assert api.cluster.options.get()["description"] == ""
+
+
 def test_put_options_crs_property_string_and_digest(simulator):
-    sim = simulator(restricted(), clock=0)
+    # options_digest: the simulator's opt-in token, for the clients' digest path (no PVE counterpart)
+    sim = simulator(restricted(options_digest=True), clock=0)
     api = sim.proxmox()
     digest = api.cluster.options.get()["digest"]
     # pve-manager Cluster.pm set_options: crs is a property string (datacenter.cfg format)

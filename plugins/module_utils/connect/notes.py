@@ -21,7 +21,7 @@ import time
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError
 
 ATTEMPTS = 8
-SETTLE = 1.0   # seconds between a write without digest and the check that it stayed
+SETTLE = 0.5   # seconds between a write without digest and the check that it stayed
 _MISMATCH = ("detected modified configuration", "digest")
 
 
