@@ -9,9 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
-from ansible_collections.proxlb.balancer.plugins.module_utils.common import clock
+from ansible_collections.proxlb.balancer.plugins.module_utils.common import clock, config
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import STATUSES
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, ConfigError, PlanError
 from ansible_collections.proxlb.balancer.plugins.module_utils.entry import runner
@@ -25,13 +23,8 @@ def _plan_from(params, environ):
     if params.get("plan"):
         return params["plan"], []
     if params.get("plan_file"):
-        try:
-            with open(params["plan_file"], "r") as handle:
-                return json.load(handle), []
-        except (IOError, OSError) as exc:
-            raise PlanError("plan_file %s: cannot read it (%s)" % (params["plan_file"], exc.strerror or exc))
-        except ValueError as exc:
-            raise PlanError("plan_file %s: not valid JSON (%s)" % (params["plan_file"], exc))
+        # UTF-8, size-limited, one line on any error (a hand-edited or foreign file)
+        return config.read_json(params["plan_file"], "plan_file", error=PlanError), []
     planned = runner.run_plan(dict(params, snapshot=None, snapshot_file=None), environ)
     return planned["plan"], planned.get("warnings", [])
 
