@@ -79,6 +79,13 @@ def _relocate_one(ctx, vmid):
         ctx.move([vmid], target, text, rule=rule)
         return
     pin = ctx.view.pin.get(vmid)
+    if pin and ctx.node_of(vmid) in pin[0] and not pin[0] & ctx.target_set:
+        # a strict pin outranks maintenance (CONTRACTS.md precedence): the guest stays and the pin is why
+        rule, why = pin[1][0], "pinned to %s (%s), which takes no guests now: the pin outranks the drain" % (
+            ", ".join(sorted(pin[0])), ", ".join(pin[1]))
+        ctx.fail(rule, [vmid], why, reasons, check=check)
+        ctx.stuck[vmid] = "stays on %s: %s" % (ctx.node_of(vmid), why)
+        return
     placed, stuck = make_room(ctx, [vmid], text, rule, sorted(pin[0]) if pin else None)
     if placed:
         return
