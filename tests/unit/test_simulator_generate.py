@@ -1,7 +1,6 @@
 """The seeded generator and the simulated cluster's rules, without HTTP."""
 
 import os
-import time
 
 from simulator.cluster import Cluster
 from simulator.generate import generate
@@ -42,12 +41,11 @@ def test_generate_pve84_has_groups_not_rules():
     assert set(n["pve_version"] for n in doc["nodes"]) == {"8.4.1"}
 
 
-def test_large_generation_is_fast():
-    # simulator generator, no PVE counterpart
-    started = time.monotonic()
-    doc = generate(64, 8000, seed=1)
-    snapshot.normalize(doc)
-    assert time.monotonic() - started < 10
+def test_large_generation_is_complete():
+    # simulator generator, no PVE counterpart; how fast it is belongs to the benchmarks, not a unit test
+    doc = snapshot.normalize(generate(64, 8000, seed=1))
+    assert len(doc["nodes"]) == 64 and len(doc["guests"]) == 8000
+    assert len(set(g["vmid"] for g in doc["guests"])) == 8000
 
 
 def test_guest_config_reflects_the_record():
