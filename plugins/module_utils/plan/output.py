@@ -47,7 +47,7 @@ def unsatisfiable(ctx, blocked):
     violated = objective.violations(ctx.loads.node_of, ctx.view.hard_rules(), ctx.state.nodes, len(ctx.targets))
     broken = set(v["rule"] for v in violated)
     out = [dict(e) for e in ctx.view.unsatisfiable]
-    out.extend(e for e in ctx.unsatisfiable if _still(ctx, e.get("check"), broken))
+    out.extend(dict(e) for e in ctx.unsatisfiable if _still(ctx, e.get("check"), broken))
     for vmid, target, why in blocked:
         rule = ctx.why[vmid][2]
         text = "%s: %d to %s waits for %s" % (NO_ORDER, vmid, target, why or "room")
