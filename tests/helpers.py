@@ -96,15 +96,15 @@ def wait_until(predicate, what, timeout=30.0, interval=0.05):
 
 
 # ---------------------------------------------------------------------- planner invariants
-def eligible_nodes(snapshot, options, rules):
-    """Nodes that may receive guests, as the planner counts them for anti-affinity: online, and neither
-    drained (maintenance option, rule or HA state; ``evacuate_nodes``) nor excluded."""
+def placement_view(snapshot, options, rules):
+    """The placement core's view of a cluster (usable nodes, anti-affinity limits with pins counted): the
+    one place they are defined, so a test counts them as the planner does."""
     from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
-    closed = set(config.behaviour(options)["proxmox_cluster"].get("maintenance_nodes") or [])
-    closed |= set((options or {}).get("evacuate_nodes") or [])
-    closed |= set(n for r in rules if r["kind"] in ("maintenance", "exclude_node") for n in r.get("nodes") or [])
-    closed |= set(n["node"] for n in snapshot["nodes"] if n.get("hastate") == "maintenance")
-    return [n["node"] for n in snapshot["nodes"] if n.get("status", "online") == "online" and n["node"] not in closed]
+    from ansible_collections.proxlb.balancer.plugins.module_utils.placement.state import PlacementState
+    from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import rules_for
+    behaviour = config.behaviour(options)
+    full, _warnings = rules_for(snapshot, behaviour, rules)
+    return PlacementState(snapshot, behaviour, full)
 
 
 def plan_invariants(snapshot, options, rules, result):
@@ -123,8 +123,10 @@ def plan_invariants(snapshot, options, rules, result):
     after = apply(snapshot, result)
     where = dict((g["vmid"], g["node"]) for g in after["guests"])
     reported = set(u["rule"] for u in result["unsatisfiable"])
-    eligible = len(eligible_nodes(snapshot, options, rules))
-    for broken in objective.violations(where, rules, set(n["node"] for n in snapshot["nodes"]), eligible):
+    view = placement_view(snapshot, options, rules)
+    hard = [r for r in rules if r["kind"] != "affinity" or r["id"] in view.rules.affinity_rules]
+    for broken in objective.violations(where, hard, set(n["node"] for n in snapshot["nodes"]),
+                                       len(view.node_sets.targets), view.rules.anti_limit):
         assert broken["rule"] in reported, (broken, result["unsatisfiable"])
     return after
 

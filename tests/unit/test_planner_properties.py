@@ -12,7 +12,7 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.facts.snapshot imp
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement import objective
 from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import plan, plan_summary
 
-from helpers import eligible_nodes, plan_invariants
+from helpers import placement_view, plan_invariants
 
 GIB = 1024 ** 3
 
@@ -104,15 +104,16 @@ def _anti_affinity_every_step(snap, options, rules, result):
     """No step leaves an anti-affinity rule worse on a node than the placement before it."""
     anti = [r for r in rules if r["kind"] == "anti_affinity"]
     where = dict((g["vmid"], g["node"]) for g in snap["guests"])
-    eligible = len(eligible_nodes(snap, options, rules))
+    view = placement_view(snap, options, rules)
+    eligible, limits = len(view.node_sets.targets), view.rules.anti_limit
     names = set(n["node"] for n in snap["nodes"])
-    allowed = dict((v["rule"], set(v["guests"])) for v in objective.violations(where, anti, names, eligible))
+    allowed = dict((v["rule"], set(v["guests"])) for v in objective.violations(where, anti, names, eligible, limits))
     steps = sorted(set(m["step"] for m in result["moves"]))
     for step in steps:
         for move in result["moves"]:
             if move["step"] == step:
                 where[move["vmid"]] = move["target"]
-        for broken in objective.violations(where, anti, names, eligible):
+        for broken in objective.violations(where, anti, names, eligible, limits):
             assert set(broken["guests"]) <= allowed.get(broken["rule"], set()), (step, broken, plan_summary(result))
 
 

@@ -56,11 +56,12 @@ def anti_affinity_limit(members, eligible_nodes):
     return max(1, -(-members // nodes))
 
 
-def violations(placement, rules, node_names, eligible_nodes):
+def violations(placement, rules, node_names, eligible_nodes, limits=None):
     """Hard rules the placement ({vmid: node}) breaks, as [{rule, guests, reason}], sorted by rule id.
 
     ``node_names``: nodes that exist (a pin to an unknown node is ignored, as ProxLB does);
-    ``eligible_nodes``: how many nodes may hold guests (for anti-affinity with more members than nodes)."""
+    ``eligible_nodes``: how many nodes may hold guests (for anti-affinity with more members than nodes);
+    ``limits``: {anti-affinity rule id: members per node} as ``RuleView.anti_limit`` says (pins counted)."""
     found = []
     for rule in sorted(rules, key=lambda r: r["id"]):
         members = [v for v in sorted(rule["guests"]) if v in placement]
@@ -72,7 +73,7 @@ def violations(placement, rules, node_names, eligible_nodes):
                 found.append({"rule": rule["id"], "guests": wrong,
                               "reason": "pinned to %s" % ", ".join(sorted(allowed))})
         elif kind == "anti_affinity" and len(members) > 1:
-            limit = anti_affinity_limit(len(members), eligible_nodes)
+            limit = (limits or {}).get(rule["id"]) or anti_affinity_limit(len(members), eligible_nodes)
             count = {}
             for v in members:
                 count.setdefault(placement[v], []).append(v)

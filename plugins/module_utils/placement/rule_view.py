@@ -18,12 +18,12 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.rules.build import
 
 class RuleView(object):
 
-    def __init__(self, rules, guests, node_names, eligible_nodes):
+    def __init__(self, rules, guests, node_names, targets):
         self.rules = sorted(rules, key=lambda r: r["id"])
         self.warnings = []
         self.unsatisfiable = []
         self._pins(guests, node_names)
-        self._anti_affinity(guests, eligible_nodes)
+        self._anti_affinity(guests, frozenset(targets))
         self._affinity(guests)
 
     def _pins(self, guests, node_names):
@@ -44,7 +44,7 @@ class RuleView(object):
                 ids = [r["id"] for r in pins if not r["strict"] and vmid in r["guests"]]
                 self.prefer[vmid] = (frozenset(preferred), ids)
 
-    def _anti_affinity(self, guests, eligible_nodes):
+    def _anti_affinity(self, guests, targets):
         self.anti = {}       # rule id -> members
         self.anti_of = {}    # vmid -> [rule ids]
         for rule in self.rules:
@@ -56,7 +56,17 @@ class RuleView(object):
             self.anti[rule["id"]] = members
             for vmid in members:
                 self.anti_of.setdefault(vmid, []).append(rule["id"])
-        self.anti_limit = dict((rid, anti_affinity_limit(len(m), eligible_nodes)) for rid, m in self.anti.items())
+        # the nodes a rule's members may spread over: pins outrank anti-affinity, so a member pinned to
+        # some nodes only adds those (where it must stay, when none of them takes guests)
+        self.anti_limit = {}
+        self.anti_room = {}  # rule id -> the nodes its members may use
+        for rid, members in self.anti.items():
+            room = set()
+            for vmid in members:
+                pin = self.pin.get(vmid)
+                room |= ((pin[0] & targets) or pin[0]) if pin else targets
+            self.anti_room[rid] = sorted(room or targets)
+            self.anti_limit[rid] = anti_affinity_limit(len(members), len(self.anti_room[rid]))
 
     def _anti_clash(self, members):
         seen = set()

@@ -30,7 +30,7 @@ class PlacementState(object):
         self.nodes = dict((n["node"], n) for n in snapshot["nodes"])
         self.guests = dict((g["vmid"], g) for g in snapshot["guests"])
         self.node_sets = NodeSets(snapshot["nodes"], rules)
-        self.rules = RuleView(rules, self.guests, set(self.nodes), len(self.node_sets.targets))
+        self.rules = RuleView(rules, self.guests, set(self.nodes), self.node_sets.targets)
         self.loads = LoadModel(snapshot, self.balancing)
         self.capacity = Capacity(snapshot, options)
         self.ignored = ignored_guests(rules)

@@ -98,8 +98,9 @@ def repair_anti_affinity(ctx):
     for rid in sorted(ctx.view.anti):
         members, limit = ctx.view.anti[rid], ctx.view.anti_limit[rid]
         if limit > 1:
-            ctx.fail(rid, members, "%d members, %d nodes: at most %d per node" % (
-                len(members), len(ctx.targets), limit), check=("static", rid))
+            room = ctx.view.anti_room[rid]
+            ctx.fail(rid, members, "%d members, %d node(s) they may use (%s): at most %d per node" % (
+                len(members), len(room), ", ".join(room), limit), check=("static", rid))
         for node in sorted(set(ctx.node_of(v) for v in members)):
             while len(ctx.state.anti_members_on(rid, node)) > limit:
                 if not _separate_one(ctx, rid, node):

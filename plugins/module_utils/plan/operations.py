@@ -76,7 +76,7 @@ def closed_plan(planner, status):
     unsatisfiable = list(planner.unsatisfiable)
     reported = set(u["rule"] for u in unsatisfiable)
     for entry in objective.violations(planner.placement(), planner.state.rules.hard_rules(), planner.nodes,
-                                      len(planner.targets)):
+                                      len(planner.targets), planner.state.rules.anti_limit):
         if entry["rule"] not in reported:
             unsatisfiable.append(dict(entry, reason="%s; not repaired now: %s" % (entry["reason"], status["reason"])))
     warnings = list(planner.warnings) + ["no moves: %s" % status["reason"]]

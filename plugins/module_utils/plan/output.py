@@ -17,7 +17,8 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.plan.make_room imp
 def metrics(ctx):
     spread = ctx.spread()
     placement = ctx.loads.node_of
-    violated = objective.violations(placement, ctx.view.hard_rules(), ctx.state.nodes, len(ctx.targets))
+    violated = objective.violations(placement, ctx.view.hard_rules(), ctx.state.nodes, len(ctx.targets),
+                                    ctx.view.anti_limit)
     return {
         "spread": dict((RESOURCES[i], round(spread[i], 2)) for i in range(3)),
         "weighted_spread": round(objective.weighted_spread(spread, ctx.weight), 2),
@@ -44,7 +45,8 @@ def skipped(ctx):
 def unsatisfiable(ctx, blocked):
     """The last pass's failures that still hold, moves without an executable order, and any hard rule
     the placement still breaks that nothing explained."""
-    violated = objective.violations(ctx.loads.node_of, ctx.view.hard_rules(), ctx.state.nodes, len(ctx.targets))
+    violated = objective.violations(ctx.loads.node_of, ctx.view.hard_rules(), ctx.state.nodes, len(ctx.targets),
+                                    ctx.view.anti_limit)
     broken = set(v["rule"] for v in violated)
     out = [dict(e) for e in ctx.view.unsatisfiable]
     out.extend(dict(e) for e in ctx.unsatisfiable if _still(ctx, e.get("check"), broken))
