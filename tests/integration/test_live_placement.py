@@ -75,3 +75,22 @@ def test_affinity_partners_planned_together_both_move(simulator):
     assert statuses(split) == {101: "skipped"}
     assert "keeps guest 101 with 102 on pve1" in split["results"]["results"][0]["error"]
     assert placements(sim2) == {101: "pve1", 102: "pve1"}
+
+
+def test_a_planned_swap_through_a_park_node_is_carried_out(simulator):
+    # the planner's golden swap: 100 is pinned to pve2 where its anti-affine partner 200 runs; 200 waits on a
+    # third node for one step (kind: park), then takes 100's old place
+    from ansible_collections.proxlb.balancer.plugins.module_utils.plan.planner import plan
+    from helpers import load_json
+    case = load_json("tests", "scenarios", "plan_anti_affinity_swap_park.json")
+    sim = simulator(dict(case["snapshot"], simulator={"migration_overhead": 2}))
+    planned = plan(case["snapshot"], case["options"])
+    parks = [m for m in planned["moves"] if m.get("kind") == "park"]
+    assert [m["vmid"] for m in parks] == [200]
+    result = _run(sim, planned, balancing={"enable": False})
+    moves = result["results"]["results"]
+    assert [r["status"] for r in moves] == ["done"] * len(planned["moves"]), moves
+    where = placements(sim)
+    assert where[100] == "pve2" and where[200] == "pve1"
+    log = [t for t in migrations(sim) if t["vmid"] == 200]
+    assert [(t["source"], t["target"]) for t in log] == [("pve2", parks[0]["target"]), (parks[0]["target"], "pve1")]

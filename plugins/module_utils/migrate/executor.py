@@ -84,7 +84,7 @@ def load_plan(plan):
     moves = plan.get("moves")
     if not isinstance(moves, list):
         raise PlanError("plan.moves: expected a list of {step, vmid, source, target}")
-    out, seen = [], set()
+    out, seen = [], {}
     for i, move in enumerate(moves):
         path = "plan.moves[%d]" % i
         if not isinstance(move, dict):
@@ -96,21 +96,30 @@ def load_plan(plan):
             vmid, step = int(move["vmid"]), int(move.get("step", i + 1))
         except (TypeError, ValueError):
             raise PlanError("%s: vmid and step must be integers" % path)
-        if vmid in seen:
-            raise PlanError("%s: guest %d appears twice; a plan moves each guest at most once" % (path, vmid))
+        if vmid in seen and not _continues_park(seen[vmid], step, move):
+            raise PlanError("%s: guest %d appears twice; a plan moves each guest at most once, besides a park "
+                            "step (kind: park) in an earlier step that ends where the next move starts" % (path, vmid))
         if move["source"] == move["target"]:
             raise PlanError("%s: source and target are both %s" % (path, move["source"]))
-        seen.add(vmid)
+        seen[vmid] = {"step": step, "kind": move.get("kind"), "target": str(move["target"])}
         out.append({"index": i, "step": step, "vmid": vmid, "name": str(move.get("name") or ""),
-                    "type": move.get("type"), "source": str(move["source"]), "target": str(move["target"])})
+                    "type": move.get("type"), "source": str(move["source"]), "target": str(move["target"]),
+                    "kind": move.get("kind") or "move"})
     return sorted(out, key=lambda m: (m["step"], m["index"]))
 
 
+def _continues_park(earlier, step, move):
+    """A guest's second move is allowed after its park step: a later step, from where the park left it."""
+    return earlier["kind"] == "park" and earlier["step"] < step and str(move["source"]) == earlier["target"]
+
+
 def dependencies(moves):
-    """{i: set(j)}: move i waits for the earlier-step moves j out of its target (they free its room)."""
+    """{i: set(j)}: move i waits for the earlier-step moves j out of its target (they free its room) and for
+    the guest's own park step."""
     deps = {}
     for i, move in enumerate(moves):
-        deps[i] = set(j for j in range(i) if moves[j]["step"] < move["step"] and moves[j]["source"] == move["target"])
+        deps[i] = set(j for j in range(i) if moves[j]["step"] < move["step"]
+                      and (moves[j]["source"] == move["target"] or moves[j]["vmid"] == move["vmid"]))
     return deps
 
 
@@ -249,7 +258,7 @@ class Executor(object):
         self.foreign = []            # [(source, target)] of migrations we did not start
         self.foreign_moves = {}      # vmid -> (source, target, upid)
         self._foreign_targets = {}   # upid -> target read from the task log (it never changes)
-        self.answers = {}            # vmid -> the migrate precondition's answer (asked once per move)
+        self.answers = {}            # (vmid, source) -> the migrate precondition's answer (asked once per move)
         self.lock_suspects = set()   # guests locked for migrate without a running task, seen once
         self.stale_locks = set()     # ... seen so twice: a stale lock
         self.versions = {}
@@ -452,7 +461,13 @@ class Executor(object):
             self.started_steps.add(self.moves[0]["step"])   # this read is the first step's
         unfinished = self.journal.unfinished() if not self.check_mode else {}
         stale = []
+        parked = set()
         for move in self.state:
+            if move["vmid"] in parked:
+                self.pending.append(move)   # after its park step: checked when it starts
+                continue
+            if move["kind"] == "park":
+                parked.add(move["vmid"])
             record = unfinished.get(move["vmid"])
             if record and record.get("source") == move["source"] and record.get("target") == move["target"] \
                     and self._adopt(move, record):
@@ -681,11 +696,11 @@ class Executor(object):
             return "skip", refused
         try:
             source_version = self.node_version(move["source"])
-            answer = self.answers.get(move["vmid"])
+            answer = self.answers.get((move["vmid"], move["source"]))
             if answer is None and (kind == "qemu" or version_tuple(source_version) >= (9, 0)):
                 answer = self.client.get("/nodes/%s/%s/%d/migrate" % (move["source"], kind, move["vmid"]),
                                          target=move["target"]) or {}
-                self.answers[move["vmid"]] = answer
+                self.answers[(move["vmid"], move["source"])] = answer
         except PermissionDenied as exc:
             self.fatal = str(exc)
             return "skip", "permission denied: %s" % exc
