@@ -200,3 +200,38 @@ def colour_pixels(rows, hex_colour, tolerance=6):
     """How many pixels of a screenshot have ``hex_colour`` (within ``tolerance`` per channel)."""
     want = tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
     return sum(1 for row in rows for px in row if all(abs(a - b) <= tolerance for a, b in zip(px, want)))
+
+
+# ---------------------------------------------------------------------- processes and journals
+def journal_events(path):
+    """The journal's complete lines (a line torn by the kill is left out)."""
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            pass
+    return out
+
+
+def process_tree(pid):
+    """``pid`` and every process below it, read from /proc (Ansible's workers leave the session with setsid,
+    so killing the process group would miss the one running the action plugin)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue   # ended meanwhile
+        parents.setdefault(int(fields[1]), []).append(int(entry))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(parents.get(current, []))
+    return tree

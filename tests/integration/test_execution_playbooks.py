@@ -12,7 +12,7 @@ import textwrap
 import threading
 
 from ansible_run import ROOT, save_task, saved, sim_env
-from helpers import make_plan, migrations, placements, scenario, statuses, wait_until
+from helpers import journal_events, make_plan, migrations, placements, process_tree, scenario, statuses, wait_until
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate import lease as lease_mod
 
@@ -65,23 +65,6 @@ def test_a_failed_move_fails_the_rebalance_play_after_the_report(simulator, tmp_
     assert placements(sim) == {101: "pve1", 102: "pve3"}
 
 
-def process_tree(pid):
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        parents.setdefault(int(fields[1]), []).append(int(entry))
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo.extend(parents.get(current, []))
-    return tree
 
 
 def alive(pid):
@@ -92,15 +75,6 @@ def alive(pid):
         return False
 
 
-def journal_events(path):
-    out = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass
-    return out
 
 
 def test_killing_only_the_controller_stops_its_worker_and_the_rerun_follows(simulator, tmp_path):

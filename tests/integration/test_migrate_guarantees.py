@@ -18,7 +18,7 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors impo
 from ansible_collections.proxlb.balancer.plugins.module_utils.entry.migrate import run_migrate
 
 from ansible_run import save_task, saved, sim_env
-from helpers import make_plan, migrations, params, placements, scenario, statuses
+from helpers import journal_events, make_plan, migrations, params, placements, process_tree, scenario, statuses
 
 GIB = 1024 ** 3
 NODE_BASE = 1  # GiB of node memory outside guests: what helpers.scenario() puts on every node
@@ -200,38 +200,6 @@ def playbook(tmp_path, tasks):
     return [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), str(path)]
 
 
-def journal_events(path):
-    """The journal's complete lines (a line torn by the kill is left out)."""
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            pass
-    return out
-
-
-def process_tree(pid):
-    """``pid`` and every process below it, read from /proc (Ansible's workers leave the session with setsid,
-    so killing the process group would miss the one running the action plugin)."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue   # ended meanwhile
-        parents.setdefault(int(fields[1]), []).append(int(entry))
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo.extend(parents.get(current, []))
-    return tree
 
 
 def kill_controller(process):
