@@ -67,28 +67,27 @@ def over(psi_values, resource_limits, spikes=None):
     return sorted(found, key=lambda item: (-item[0], item[1]))
 
 
+def _pressured(items, state, item_limits):
+    """[(item, over() answer)] for the ``items`` in ``state`` above ``item_limits``."""
+    out = []
+    for item in items:
+        if item["status"] == state:
+            reasons = over(item.get("psi"), item_limits, item.get("psi_max"))
+            if reasons:
+                out.append((item, reasons))
+    return out
+
+
 def pressured_nodes(snapshot, psi):
     """{node: [reasons]} for online nodes above the node thresholds."""
-    node_limits = limits(psi, "nodes")
-    out = {}
-    for node in snapshot["nodes"]:
-        if node["status"] == "online":
-            reasons = over(node.get("psi"), node_limits, node.get("psi_max"))
-            if reasons:
-                out[node["node"]] = [text for _e, text in reasons]
-    return out
+    return dict((node["node"], [text for _e, text in reasons])
+                for node, reasons in _pressured(snapshot["nodes"], "online", limits(psi, "nodes")))
 
 
 def pressured_guests(snapshot, psi):
     """{vmid: (worst excess, [reasons])} for running guests above the guest thresholds."""
-    guest_limits = limits(psi, "guests")
-    out = {}
-    for guest in snapshot["guests"]:
-        if guest["status"] == "running":
-            reasons = over(guest.get("psi"), guest_limits, guest.get("psi_max"))
-            if reasons:
-                out[guest["vmid"]] = (reasons[0][0], [text for _e, text in reasons])
-    return out
+    return dict((guest["vmid"], (reasons[0][0], [text for _e, text in reasons]))
+                for guest, reasons in _pressured(snapshot["guests"], "running", limits(psi, "guests")))
 
 
 def max_moves(options):
