@@ -9,7 +9,7 @@ import pytest
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import documents
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ProxLBError
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts import snapshot
-from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import load_plan
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.plan_moves import load_plan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SMALL = os.path.join(ROOT, "simulator", "scenarios", "small.json")

@@ -7,8 +7,10 @@ from hypothesis import given, settings, strategies as st
 
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import config
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ConfigError, PlanError
-from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import (
-    Limits, Live, dependencies, load_plan, stale_reason, upid_fields)
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.limits import Limits
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.live import Live, stale_reason
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.plan_moves import dependencies, load_plan
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.tasks import upid_fields
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.journal import Journal
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.live_check import LivePlacement, live_snapshot
 
@@ -201,7 +203,7 @@ def test_task_entries_tell_ended_tasks_and_their_user():
 
 
 def test_measured_is_the_per_node_load_and_spread_of_a_cluster_read():
-    from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import measure
+    from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.live import measure
     live = Live({}, {})
     live.load([
         {"type": "node", "node": "pve1", "status": "online", "maxmem": 100 * GIB, "mem": 50 * GIB, "maxcpu": 10,

@@ -13,8 +13,8 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.common import cloc
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import STATUSES
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, ConfigError, PlanError
 from ansible_collections.proxlb.balancer.plugins.module_utils.entry import runner
-from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import (
-    SETTINGS, Executor, load_plan, parent_watch)
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.executor import SETTINGS, Executor, parent_watch
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.plan_moves import load_plan
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.journal import Journal
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.lease import Lease, new_owner
 
@@ -94,20 +94,9 @@ def _execute(client, plan, behaviour, settings, journal, check_mode, progress, p
         raise PlanError("plan is stale, nothing was migrated (on_stale: fail): %s%s" % (
             listed, " and %d more" % (len(stale) - 5) if len(stale) > 5 else ""))
     if stale and on_stale == "replan":
-        warnings.append("plan is stale (%d guest(s) moved or locked): planned again" % len(stale))
-        fresh, plan_warnings = _plan_from(dict(params, plan=None, plan_file=None), environ)
-        warnings.extend(plan_warnings)
-        new_vmids = set(int(m["vmid"]) for m in fresh.get("moves", []))
-        reasons = dict(stale)
-        for old in executor.results()["results"]:
-            if old["vmid"] in new_vmids:
-                continue
-            if old["status"] is None:
-                old.update(status="skipped", error="not in the new plan (%s)" % reasons.get(old["vmid"], "replanned"))
-            replaced.append(old)
-        executor = executor_for(fresh)
+        plan, replaced = _replan(executor, stale, params, environ, warnings)
+        executor = executor_for(plan)
         executor.prepare()
-        plan = fresh
     if not check_mode:
         journal.run_started(plan.get("fingerprint"), len(executor.moves), owner=lease.owner if lease else None)
     results = executor.run()
@@ -117,6 +106,27 @@ def _execute(client, plan, behaviour, settings, journal, check_mode, progress, p
             results["totals"][status] = sum(1 for r in results["results"] if r["status"] == status)
         results["totals"]["moves"] = len(results["results"])
     warnings.extend(executor.warnings)
+    return _module_result(executor, results, check_mode, settings, warnings)
+
+
+def _replan(executor, stale, params, environ, warnings):
+    """``on_stale: replan``: a new plan from the live cluster; the old moves it drops, marked skipped."""
+    warnings.append("plan is stale (%d guest(s) moved or locked): planned again" % len(stale))
+    fresh, plan_warnings = _plan_from(dict(params, plan=None, plan_file=None), environ)
+    warnings.extend(plan_warnings)
+    new_vmids = set(int(m["vmid"]) for m in fresh.get("moves", []))
+    reasons = dict(stale)
+    replaced = []
+    for old in executor.results()["results"]:
+        if old["vmid"] in new_vmids:
+            continue
+        if old["status"] is None:
+            old.update(status="skipped", error="not in the new plan (%s)" % reasons.get(old["vmid"], "replanned"))
+        replaced.append(old)
+    return fresh, replaced
+
+
+def _module_result(executor, results, check_mode, settings, warnings):
     moved = [r for r in results["results"] if r["status"] == "done"]
     result = {
         "changed": bool(moved),

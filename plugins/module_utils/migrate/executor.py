@@ -27,12 +27,15 @@ import os
 import re
 import time
 
-from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import PLAN_SCHEMA, RESULTS_SCHEMA, STATUSES, utc_stamp
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import RESULTS_SCHEMA, STATUSES, utc_stamp
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate import migration_params, tasks
-from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, PermissionDenied, PlanError
-from ansible_collections.proxlb.balancer.plugins.module_utils.common import documents
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError, PermissionDenied
 from ansible_collections.proxlb.balancer.plugins.module_utils.common import windows
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.journal import Journal
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.limits import Limits
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.live import Live, measure, stale_reason
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.plan_moves import dependencies, load_plan
+from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.tasks import upid_fields
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate.live_check import CAPACITY_FILTERS, LivePlacement, live_snapshot
 from ansible_collections.proxlb.balancer.plugins.module_utils.migrate import progress as progress_lines
 from ansible_collections.proxlb.balancer.plugins.module_utils.facts import maintenance_marker
@@ -66,151 +69,18 @@ def _stamp():
     return utc_stamp()
 
 
-def upid_fields(upid):
-    """(node, start time in seconds, task type) of a UPID 'UPID:node:pid:pstart:starttime:type:id:user:'."""
-    parts = str(upid).split(":")
-    if len(parts) < 8 or parts[0] != "UPID":
-        raise ApiError("not a UPID: %r" % (upid,))
-    return parts[1], int(parts[4], 16), parts[5]
 
 
-def load_plan(plan):
-    """Check a plan document enough to execute it safely; returns its moves in order (step, position)."""
-    documents.check_plan(plan)  # field by field, one line naming the first wrong one (common/documents.py)
-    if not isinstance(plan, dict):
-        raise PlanError("plan: expected the plan dict that proxlb_plan returns, got %s" % type(plan).__name__)
-    if plan.get("schema", PLAN_SCHEMA) != PLAN_SCHEMA:
-        raise PlanError("plan: schema %r is not %s" % (plan.get("schema"), PLAN_SCHEMA))
-    moves = plan.get("moves")
-    if not isinstance(moves, list):
-        raise PlanError("plan.moves: expected a list of {step, vmid, source, target}")
-    out, seen = [], {}
-    for i, move in enumerate(moves):
-        path = "plan.moves[%d]" % i
-        if not isinstance(move, dict):
-            raise PlanError("%s: expected an object" % path)
-        for key in ("vmid", "source", "target"):
-            if move.get(key) in (None, ""):
-                raise PlanError("%s.%s: missing" % (path, key))
-        try:
-            vmid, step = int(move["vmid"]), int(move.get("step", i + 1))
-        except (TypeError, ValueError):
-            raise PlanError("%s: vmid and step must be integers" % path)
-        if vmid in seen and not _continues_park(seen[vmid], step, move):
-            raise PlanError("%s: guest %d appears twice; a plan moves each guest at most once, besides a park "
-                            "step (kind: park) in an earlier step that ends where the next move starts" % (path, vmid))
-        if move["source"] == move["target"]:
-            raise PlanError("%s: source and target are both %s" % (path, move["source"]))
-        seen[vmid] = {"step": step, "kind": move.get("kind"), "target": str(move["target"])}
-        out.append({"index": i, "step": step, "vmid": vmid, "name": str(move.get("name") or ""),
-                    "type": move.get("type"), "source": str(move["source"]), "target": str(move["target"]),
-                    "kind": move.get("kind") or "move"})
-    return sorted(out, key=lambda m: (m["step"], m["index"]))
 
 
-def _continues_park(earlier, step, move):
-    """A guest's second move is allowed after its park step: a later step, from where the park left it."""
-    return earlier["kind"] == "park" and earlier["step"] < step and str(move["source"]) == earlier["target"]
 
 
-def dependencies(moves):
-    """{i: set(j)}: move i waits for the earlier-step moves j out of its target (they free its room) and for
-    the guest's own park step."""
-    deps = {}
-    for i, move in enumerate(moves):
-        deps[i] = set(j for j in range(i) if moves[j]["step"] < move["step"]
-                      and (moves[j]["source"] == move["target"] or moves[j]["vmid"] == move["vmid"]))
-    return deps
 
 
-class Limits(object):
-    """At most ``jobs`` of our moves in flight, and ``per_node`` in and ``per_node`` out of each node.
-
-    Migrations someone else runs (CRS, HA, an admin) count against the per-node limits, not ``jobs``."""
-
-    def __init__(self, jobs, per_node):
-        self.jobs = max(1, int(jobs))
-        self.per_node = max(1, int(per_node))
-
-    def full(self, ours):
-        return len(ours) >= self.jobs
-
-    def blocked(self, move, ours, foreign=()):
-        """None when ``move`` may start beside ``ours`` and ``foreign`` [(source, target)], else why not."""
-        if self.full(ours):
-            return "%d migration(s) in flight (parallel_jobs)" % len(ours)
-        flows = list(ours) + list(foreign)
-        out = sum(1 for s, _t in flows if s == move["source"])
-        into = sum(1 for _s, t in flows if t == move["target"])
-        if out >= self.per_node:
-            return "%s already sends %d migration(s) (per_node_jobs)" % (move["source"], out)
-        if into >= self.per_node:
-            return "%s already receives %d migration(s) (per_node_jobs)" % (move["target"], into)
-        return None
 
 
-def stale_reason(move, guest):
-    """('already_done'|'skipped'|'busy'|None, reason) for a planned move given the guest's live record.
-
-    ``busy``: someone else migrates the guest now; the move waits for that migration to end."""
-    if guest is None:
-        return "skipped", "guest %d no longer exists" % move["vmid"]
-    lock = guest.get("lock") or ""
-    if guest.get("node") == move["target"]:
-        # placement is what the plan asked for; a lock there (a finishing migration, a backup) changes nothing
-        return "already_done", None
-    if guest.get("node") != move["source"]:
-        return "skipped", "stale plan: guest is on %s, the plan expected %s" % (guest.get("node"), move["source"])
-    if lock == "migrate":
-        return "busy", "guest is being migrated by someone else (lock: migrate)"
-    if lock:
-        return "skipped", "guest is locked (%s)" % lock
-    return None, None
 
 
-class Live(object):
-    """The cluster as ``/cluster/resources`` shows it now, and the memory each node can still take.
-
-    Node memory is taken once at the start (what is not guests' memory stays fixed), guests' memory is
-    summed where they are now: placements show up at once, while PVE's node figures lag by seconds."""
-
-    def __init__(self, balancing, proxmox_cluster):
-        self.balancing = balancing
-        self.assigned = balancing.get("mode") == "assigned" and not proxmox_cluster.get("overprovisioning")
-        self.nodes = {}
-        self.guests = {}
-        self.base = None
-        self.moved = {}         # vmid -> target of our moves whose task ended OK, until a read shows them there
-        self.marker = []        # nodes the maintenance marker in the datacenter notes names
-        self.ha = {}            # ha_resources, ha_rules (PVE 9) or ha_groups (PVE 8), as PVE returns them
-
-    def load(self, resources):
-        self.nodes = dict((e["node"], e) for e in resources if e.get("type") == "node")
-        self.guests = dict((int(e["vmid"]), dict(e)) for e in resources if e.get("type") in ("qemu", "lxc"))
-        if self.base is None:
-            self.base = {}
-            for name, node in self.nodes.items():
-                on_node = sum(self.need(g) for g in self.guests.values() if g.get("node") == name)
-                self.base[name] = 0 if self.assigned else max(0, int(node.get("mem") or 0) - on_node)
-
-    def need(self, guest):
-        if guest.get("status") != "running":
-            return 0
-        return int(guest.get("maxmem") or 0) if self.assigned else int(guest.get("mem") or 0)
-
-    def node_of(self, vmid):
-        """Where the guest is: our finished moves count at their target before a read confirms them."""
-        return self.moved.get(vmid) or (self.guests.get(vmid) or {}).get("node")
-
-    def node_problem(self, name):
-        """Why a node cannot send (or follow) a migration now: gone or not online. Whether a node may
-        take guests is the placement core's question (live_check)."""
-        node = self.nodes.get(name)
-        if node is None:
-            return "node %s is not in the cluster" % name
-        if node.get("status") != "online":
-            return "node %s is %s" % (name, node.get("status") or "offline")
-        return None
 
 
 def _transient(exc):
@@ -1025,32 +895,3 @@ def _task_user(task):
         return parts[7] if len(parts) > 7 else ""
     return user
 
-
-def measure(live, balancing):
-    """Per-node loads (percent of capacity less reserves, as the plan's ``nodes_after``) and their spread
-    over the online nodes, from a read of ``/cluster/resources``."""
-    from ansible_collections.proxlb.balancer.plugins.module_utils.placement.load import LoadModel
-    from ansible_collections.proxlb.balancer.plugins.module_utils.placement.objective import spreads
-    nodes, guests = [], []
-    for name, entry in sorted(live.nodes.items()):
-        node = dict((k, entry.get(k) or 0) for k in ("maxmem", "mem", "maxcpu", "cpu", "maxdisk", "disk"))
-        node.update(node=name, status=entry.get("status"))
-        nodes.append(node)
-    for vmid, entry in sorted(live.guests.items()):
-        guest = dict((k, entry.get(k) or 0) for k in ("maxmem", "mem", "maxcpu", "cpu"))
-        guest.update(vmid=vmid, node=entry.get("node"), status=entry.get("status"), local_disks=[])
-        guests.append(guest)
-    model = LoadModel({"nodes": nodes, "guests": guests, "storages": []}, balancing)
-    counts = {}
-    for guest in guests:
-        counts[guest["node"]] = counts.get(guest["node"], 0) + 1
-    table, percents = {}, {}
-    for node in nodes:
-        name = node["node"]
-        p = percents[name] = model.percents(name)
-        table[name] = {"mem_pct": round(p[0], 2), "cpu_pct": round(p[1], 2), "disk_pct": round(p[2], 2),
-                       "guests": counts.get(name, 0), "status": node["status"]}
-    online = [n["node"] for n in nodes if n["status"] == "online"]
-    spread = spreads(percents, online)
-    return {"at": _stamp(), "nodes": table,
-            "spread": dict((k, round(v, 2)) for k, v in zip(("memory", "cpu", "disk"), spread))}

@@ -22,6 +22,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.proxlb.balancer.plugins.module_utils.common.errors import ApiError
+
 _STAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} ")
 _WARNINGS = re.compile(r"^WARNINGS: (\d+)$")
 _ABORTED = re.compile(r"^migration aborted \(duration [\d:]+\): (.+)$")
@@ -77,3 +79,11 @@ def task_error(log_lines):
         if message and not _SUMMARY.match(message):
             return message
     return final
+
+
+def upid_fields(upid):
+    """(node, start time in seconds, task type) of a UPID 'UPID:node:pid:pstart:starttime:type:id:user:'."""
+    parts = str(upid).split(":")
+    if len(parts) < 8 or parts[0] != "UPID":
+        raise ApiError("not a UPID: %r" % (upid,))
+    return parts[1], int(parts[4], 16), parts[5]
