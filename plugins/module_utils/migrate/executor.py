@@ -69,20 +69,6 @@ def _stamp():
     return utc_stamp()
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def _transient(exc):
     return getattr(exc, "status_code", None) in _TRANSIENT
 
@@ -894,4 +880,3 @@ def _task_user(task):
         parts = str(task["upid"]).split(":")
         return parts[7] if len(parts) > 7 else ""
     return user
-

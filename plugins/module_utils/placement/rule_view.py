@@ -57,13 +57,14 @@ class RuleView(object):
             for vmid in members:
                 self.anti_of.setdefault(vmid, []).append(rule["id"])
         # the nodes a rule's members may spread over: pins outrank anti-affinity, so a member pinned to
-        # some nodes only adds those (where it must stay, when none of them takes guests)
+        # some nodes only adds those (where it must stay, when none of them takes guests); PVE's own HA
+        # resource-affinity rules are enforced by PVE whatever a tag says, so every target counts for them
         self.anti_limit = {}
         self.anti_room = {}  # rule id -> the nodes its members may use
         for rid, members in self.anti.items():
             room = set()
             for vmid in members:
-                pin = self.pin.get(vmid)
+                pin = None if rid.startswith("ha-rule:") else self.pin.get(vmid)
                 room |= ((pin[0] & targets) or pin[0]) if pin else targets
             self.anti_room[rid] = sorted(room or targets)
             self.anti_limit[rid] = anti_affinity_limit(len(members), len(self.anti_room[rid]))
