@@ -75,3 +75,23 @@ def test_three_clusters_rebalanced_in_one_run_with_their_own_results(simulator, 
     first_end = min(end for _start, end in spans.values())
     last_start = max(start for start, _end in spans.values())
     assert last_start < first_end, spans
+
+
+def test_each_cluster_saves_its_own_snapshot_and_plan(simulator, tmp_path):
+    sims = dict((name, simulator(scenario)) for name, scenario in CLUSTERS.items())
+    (tmp_path / "clusters.yml").write_text(yaml.safe_dump(inventory(sims)))
+    env = dict((k, v) for k, v in sim_env(sims["fra"], PROXLB_PLAN_FILE=str(tmp_path / "out" / "plan.json"),
+                                           PROXLB_SNAPSHOT_FILE=str(tmp_path / "out" / "snap.json")).items()
+               if not k.startswith("PROXMOX_"))
+    (tmp_path / "out").mkdir()
+    for playbook in ("proxlb.balancer.facts", "proxlb.balancer.plan"):
+        proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", "clusters.yml", playbook, "--forks", "3"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    saved = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert saved == sorted(["%s-%s.json" % (kind, name) for kind in ("plan", "snap") for name in CLUSTERS])
+    for name, sim in sims.items():
+        snap = json.loads((tmp_path / "out" / ("snap-%s.json" % name)).read_text())
+        plan = json.loads((tmp_path / "out" / ("plan-%s.json" % name)).read_text())
+        assert set(g["vmid"] for g in snap["guests"]) == set(placement(sim)), name
+        assert plan["fingerprint"] == snap["fingerprint"], name
