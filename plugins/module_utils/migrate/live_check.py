@@ -65,9 +65,7 @@ class LivePlacement(object):
         self.warnings = []
 
     def update(self, key, snapshot):
-        """Rebuild the state when the cluster read ``key`` changed."""
-        if key == self.key and self.state is not None:
-            return
+        """Build the state from ``snapshot``, the cluster as read under ``key``."""
         rules, warnings = rules_for(snapshot, self.options)
         self.warnings = warnings
         self.state = PlacementState(snapshot, self.options, rules)

@@ -39,12 +39,9 @@ class Capacity(object):
             self.used[name] = [0 if assigned else node["mem"], 0.0]
         self.storage_known = bool(snapshot.get("storages"))
         self.storage_free = {}
-        self.storage_size = {}
         for storage in snapshot.get("storages", []):
             if not storage["shared"]:
-                key = (storage["node"], storage["storage"])
-                self.storage_free[key] = storage["maxdisk"] - storage["disk"]
-                self.storage_size[key] = storage["maxdisk"]
+                self.storage_free[(storage["node"], storage["storage"])] = storage["maxdisk"] - storage["disk"]
         self.need = {}
         self.node_of = {}
         for guest in snapshot["guests"]:
@@ -130,14 +127,15 @@ class Capacity(object):
                     key[0], key[1], -self.storage_free[key] / GIB)))
         return out
 
-    def arrive(self, vmid, target):
-        """The guest starts to occupy ``target`` (a migration begins; its source stays occupied)."""
+    def arrive(self, vmid, target, sign=1):
+        """The guest starts to occupy ``target`` (a migration begins; its source stays occupied);
+        ``sign`` -1 takes that back (the migration did not happen)."""
         memory, cores, disks = self.need[vmid]
-        self.used[target][0] += memory
-        self.used[target][1] += cores
+        self.used[target][0] += sign * memory
+        self.used[target][1] += sign * cores
         for storage, size in disks:
             if (target, storage) in self.storage_free:
-                self.storage_free[(target, storage)] -= size
+                self.storage_free[(target, storage)] -= sign * size
 
     def leave(self, vmid, target):
         """The guest has left its source for ``target`` (the migration ended)."""

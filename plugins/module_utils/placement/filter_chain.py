@@ -46,13 +46,3 @@ def all_refusals(state, vmids, node, skip=("precondition",)):
             if reason:
                 reasons.append(reason)
     return reasons
-
-
-def causes(state, vmids, nodes, skip=()):
-    """{node: reason} for each of ``nodes`` that cannot take ``vmids``."""
-    out = {}
-    for node in nodes:
-        reason = refusal(state, vmids, node, skip)
-        if reason:
-            out[node] = reason
-    return out

@@ -25,19 +25,18 @@ class PlacementState(object):
     """``precondition``: optional callable (guest, target) -> None | reason, PVE's migrate precondition."""
 
     def __init__(self, snapshot, options, rules, precondition=None):
-        self.options = options
-        self.balancing = options["balancing"]
+        balancing = options["balancing"]
         self.nodes = dict((n["node"], n) for n in snapshot["nodes"])
         self.guests = dict((g["vmid"], g) for g in snapshot["guests"])
         self.node_sets = NodeSets(snapshot["nodes"], rules)
         self.rules = RuleView(rules, self.guests, set(self.nodes), self.node_sets.targets)
-        self.loads = LoadModel(snapshot, self.balancing)
+        self.loads = LoadModel(snapshot, balancing)
         self.capacity = Capacity(snapshot, options)
-        self.ignored = ignored_guests(rules)
+        ignored = ignored_guests(rules)
         unusable = self.node_sets.unusable()
         self.fixed = {}
         for vmid in sorted(self.guests):
-            reason = immovable_reason(self.guests[vmid], self.balancing, self.ignored, unusable)
+            reason = immovable_reason(self.guests[vmid], balancing, ignored, unusable)
             if reason:
                 self.fixed[vmid] = reason
         self.heading = {}      # vmid -> target of migrations in flight
@@ -95,13 +94,7 @@ class PlacementState(object):
 
     def abandon(self, vmid):
         """A migration ``begin`` announced did not happen: the target's room is free again."""
-        target = self.heading.pop(vmid)
-        memory, cores, disks = self.capacity.need[vmid]
-        self.capacity.used[target][0] -= memory
-        self.capacity.used[target][1] -= cores
-        for storage, size in disks:
-            if (target, storage) in self.capacity.storage_free:
-                self.capacity.storage_free[(target, storage)] += size
+        self.capacity.arrive(vmid, self.heading.pop(vmid), sign=-1)
 
     def complete(self, vmid):
         """The migration ``begin`` announced has ended with the guest on its target."""
