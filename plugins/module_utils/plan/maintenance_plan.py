@@ -17,6 +17,7 @@ from ansible_collections.proxlb.balancer.plugins.module_utils.common.config impo
 from ansible_collections.proxlb.balancer.plugins.module_utils.common.constants import GIB
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement import filter_chain
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.capacity import Capacity, assign_steps
+from ansible_collections.proxlb.balancer.plugins.module_utils.placement.movability import ignored_guests
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.nodes import NodeSets
 from ansible_collections.proxlb.balancer.plugins.module_utils.placement.state import PlacementState
 from ansible_collections.proxlb.balancer.plugins.module_utils.plan.document import move_entry, node_table, plan_document
@@ -42,7 +43,6 @@ def drain_problems(snapshot, rules):
 def remaining(snapshot, plan, nodes, rules):
     """Guests still on ``nodes``, each with why it is there; ``blocking`` marks running guests that are not
     ignored on purpose (a drain is complete when none is left)."""
-    from ansible_collections.proxlb.balancer.plugins.module_utils.placement.movability import ignored_guests
     planned = dict((m["vmid"], m["target"]) for m in plan["moves"])
     skipped = dict((s["vmid"], s["reason"]) for s in plan["skipped"])
     unsatisfiable = {}
